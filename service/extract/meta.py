@@ -1,0 +1,84 @@
+"""Report year, issuing agency and template version."""
+
+from __future__ import annotations
+
+import re
+
+from service.document import Document
+from service.extract.sections import Heading, unit_texts
+from service.registry import Template, registry
+from service.textnorm import halfwidth
+
+_CN_NUM = str.maketrans("〇零一二三四五六七八九○Ｏ", "001234567890O")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_CN_YEAR = re.compile(r"([〇零一二三四五六七八九○Ｏ]{4})\s*年")
+_PERIOD = re.compile(r"(?:统计期限|统计期间|时间范围)[^。]{0,6}?((?:19|20)\d{2})\s*年")
+_TITLE_TAIL = re.compile(r"(?:政府信息公开|信息公开|政务公开).*$")
+_TITLE_MARK = "报告"
+_NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
+
+
+def find_title(document: Document, headings: list[Heading]) -> str | None:
+    """The report's own title: the last line naming a disclosure report before the first section."""
+    first = headings[0].start if headings else len(document.text)
+    best = None
+    for text, start, _ in unit_texts(document):
+        if start >= first:
+            break
+        if "信息公开" in text and _TITLE_MARK in text and len(text) <= 80:
+            best = text
+    if best is None and document.title and "信息公开" in document.title:
+        best = document.title
+    return best.strip() if best else None
+
+
+def find_year(title: str | None, document: Document) -> int | None:
+    for source in filter(None, (title, document.title)):
+        year = _year_in(source)
+        if year:
+            return year
+    text = halfwidth(document.text[:20000])
+    for pattern in (_PERIOD, _YEAR):
+        match = pattern.search(text)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _year_in(text: str) -> int | None:
+    text = halfwidth(text)
+    match = _YEAR.search(text) or _CN_YEAR.search(text)
+    if not match:
+        return None
+    year = int(match.group(1).translate(_CN_NUM).replace("O", "0"))
+    return year if 1990 < year < 2100 else None
+
+
+def find_agency(title: str | None) -> str | None:
+    """The body the title names: the words before the year, or after it when the title opens with it."""
+    if not title:
+        return None
+    text = halfwidth(title).strip()
+    text = re.sub(r"^关于", "", text)
+    match = _YEAR.search(text) or _CN_YEAR.search(text)
+    if match and match.start() > 0:
+        agency = text[: match.start()]
+    else:
+        agency = text[match.end():] if match else text
+        agency = re.sub(r"^度", "", agency)
+        agency = _TITLE_TAIL.sub("", agency)
+    agency = _NOISE.sub("", agency).rstrip("的")
+    return agency or None
+
+
+def detect_template(document: Document, year: int | None) -> Template:
+    """The layout the report prints (its table 2 and row （六）), the year deciding only a tie."""
+    reg = registry()
+    printed = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "", halfwidth(document.text))
+    scores = {t.id: sum(anchor in printed for anchor in t.anchors) for t in reg.templates.values()}
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    if ranked[0][1] > ranked[1][1]:
+        return reg.templates[ranked[0][0]]
+    if year:
+        return reg.template_for_year(year)
+    return reg.templates[max(reg.templates)]

@@ -1,0 +1,65 @@
+"""Finding the six sections by their headings (numbering and wording vary) and cutting their text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from service.document import Document, Paragraph, Table
+from service.registry import Section, registry
+from service.textnorm import halfwidth, has_top_level_numbering, normalize_label
+
+_SUB_NUMBERING = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|[①-⑩])")
+_MAX_EXTRA = 14  # characters a heading may carry beyond its keyword ("政府信息公开", "的", …)
+
+
+@dataclass(frozen=True)
+class Heading:
+    section: Section
+    start: int  # span of the heading in Document.text
+    end: int
+
+
+def heading_of(text: str) -> Section | None:
+    """The section a line heads, or None. Sub-headings such as "（一）…" never head a section."""
+    if _SUB_NUMBERING.match(halfwidth(text)):
+        return None
+    numbered = has_top_level_numbering(text)
+    printed = normalize_label(text)
+    for section in registry().sections:
+        for keyword in section.keywords:
+            key = normalize_label(keyword)
+            if key in printed and len(printed) - len(key) <= (_MAX_EXTRA if numbered else 6):
+                return section
+    return None
+
+
+def unit_texts(document: Document):
+    """(text, start, end) of every paragraph and of every table row without numbers, in order."""
+    for block in document.blocks:
+        if isinstance(block, Paragraph):
+            yield block.text, block.location.start, block.location.end
+        elif isinstance(block, Table):
+            for row in block.rows:
+                texts = [c.text for c in row if c.text]
+                if texts and len(texts) <= 2:
+                    yield "".join(texts), row[0].location.start, row[-1].location.end
+
+
+def find_headings(document: Document) -> list[Heading]:
+    """Section headings in reading order; each section at most once and never out of order."""
+    order = {s.key: i for i, s in enumerate(registry().sections)}
+    found: list[Heading] = []
+    for text, start, end in unit_texts(document):
+        section = heading_of(text)
+        if section and (not found or order[section.key] > order[found[-1].section.key]):
+            found.append(Heading(section, start, end))
+    return found
+
+
+def section_texts(document: Document, headings: list[Heading]) -> dict[str, str | None]:
+    texts: dict[str, str | None] = {s.key: None for s in registry().sections}
+    for heading, following in zip(headings, headings[1:] + [None]):
+        end = following.start if following else len(document.text)
+        texts[heading.section.key] = document.text[heading.end:end].strip() or None
+    return texts

@@ -1,0 +1,247 @@
+"""Reading tables 2, 3 and 4 into template fields by their printed labels.
+
+All table rows of the document are read in order, whatever table they sit in, so a table split
+across pages, merged with its neighbour, or interrupted by a repeated header reads the same.
+Which table a row belongs to comes from the section headings and from the row's own label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from service.document import Cell, Document, Paragraph
+from service.extract import labels
+from service.extract.sections import heading_of
+from service.numbers import CellValue, parse_cell
+from service.registry import Label, Registry, Template, registry
+from service.report import FieldValue, Provenance, UnplacedRow
+from service.textnorm import normalize_label
+
+_SECTION_TABLE = {"proactive": "t2", "requests": "t3", "review_litigation": "t4"}
+_SURE = 0.85  # a label match at least this good may move the reader into another table
+_FALLBACK_CONFIDENCE = 0.6  # a row placed by its position between two recognised rows
+
+
+@dataclass
+class _Row:
+    labels: list[Cell]
+    values: list[tuple[Cell, CellValue]]
+
+    @property
+    def label(self) -> str:
+        return self.labels[-1].text if self.labels else ""
+
+    @property
+    def label_text(self) -> str:
+        return " ".join(c.text for c in self.labels)
+
+
+def _split(cells: list[Cell]) -> _Row:
+    """Label cells are the texts before the numbers; values are every cell after the last label."""
+    parsed = [parse_cell(c.text) for c in cells]
+    last_label = max((i for i, p in enumerate(parsed) if not p.ok), default=-1)
+    row_labels = [c for c, p in zip(cells[: last_label + 1], parsed) if not p.ok]
+    return _Row(row_labels, list(zip(cells[last_label + 1:], parsed[last_label + 1:])))
+
+
+def _fit(values: list[tuple[Cell, CellValue]], n: int) -> list[tuple[Cell, CellValue]] | None:
+    """Exactly n values, dropping surplus blank cells at the ends (separators, merged padding)."""
+    values = list(values)
+    while len(values) > n and values[-1][1].blank:
+        values.pop()
+    while len(values) > n and values[0][1].blank:
+        values.pop(0)
+    return values if len(values) == n else None
+
+
+@dataclass
+class TableReader:
+    template: Template
+    reg: Registry = field(default_factory=registry)
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    unplaced: list[UnplacedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    context: str | None = None
+    t3_group: str | None = None
+    t3_rows: list[tuple[_Row, str | None]] = field(default_factory=list)
+    t4_values: list[tuple[Cell, CellValue]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.t3_by_key = {row.key: row for row in self.template.table3_rows}
+        self.t4_labels = [*self.reg.table4_groups, *self.reg.table4_outcomes]
+
+    # ------------------------------------------------------------------ walking
+    def read(self, document: Document) -> None:
+        for block in document.blocks:
+            if isinstance(block, Paragraph):
+                self._heading(block.text)
+            else:
+                for cells in block.rows:
+                    self._row(_split(cells))
+        self._finish_t3()
+        self._finish_t4()
+
+    def _heading(self, text: str) -> bool:
+        section = heading_of(text)
+        if section is None:
+            return False
+        self._enter(_SECTION_TABLE.get(section.key))
+        return True
+
+    def _enter(self, table: str | None) -> None:
+        if table != self.context:
+            self.context = table
+            self.t3_group = None
+
+    def _row(self, row: _Row) -> None:
+        if not row.values:
+            if row.labels and not self._heading(row.label_text):
+                self._header(row)
+            return
+        if not row.labels and self.context != "t4" and all(v.blank for _, v in row.values):
+            return  # padding
+        table = self._claimed_by(row) or self.context
+        self._enter(table)
+        if table == "t2":
+            self._t2(row)
+        elif table == "t3":
+            self._t3(row)
+        elif table == "t4":
+            self._t4(row)
+        else:
+            self._unplace(row, None, "表格位置不明")
+
+    def _header(self, row: _Row) -> None:
+        """A row of labels only: table anchors and table 3 group headings."""
+        printed = normalize_label(row.label_text)
+        if any(anchor in printed for anchor in self.reg.table3_anchors):
+            self._enter("t3")
+        else:
+            hits = sum(anchor in printed for anchor in self.reg.table4_anchors)
+            if hits >= 2 or (hits and self.context is None):
+                self._enter("t4")
+        if self.context == "t3":
+            self._t3_groups(row)
+
+    def _claimed_by(self, row: _Row) -> str | None:
+        """The table a row's own label names beyond doubt, if any."""
+        if not row.label:
+            return None
+        checks = (("t2", self.template.table2_rows), ("t3", self.template.table3_rows), ("t4", self.t4_labels))
+        for table, candidates in checks:
+            found, score = labels.match(row.label, candidates)
+            if found and score >= _SURE and (table == "t2" or len(normalize_label(found.label)) >= 4):
+                return table
+        return None
+
+    # ------------------------------------------------------------------ table 2
+    def _t2(self, row: _Row) -> None:
+        found, score = labels.match(row.label, self.template.table2_rows)
+        if found is None:
+            return self._unplace(row, "t2", "表二行名未能识别")
+        values = _fit(row.values, len(found.columns))
+        if values is None:
+            return self._unplace(row, "t2", f"表二“{found.label}”应有 {len(found.columns)} 个数值")
+        for column, (cell, value) in zip(found.columns, values):
+            self._put(f"t2.{found.key}.{column.key}", cell, value, row.label, score)
+
+    # ------------------------------------------------------------------ table 3
+    def _t3_groups(self, row: _Row) -> None:
+        for cell in row.labels:
+            group, score = labels.match(cell.text, self.template.table3_groups)
+            if group and score >= _SURE:
+                self.t3_group = group.key
+
+    def _t3(self, row: _Row) -> None:
+        self._t3_groups(row)
+        columns = self.reg.table3_columns
+        values = _fit(row.values, len(columns))
+        if values is None:
+            return self._unplace(row, "t3", f"表三应有 {len(columns)} 列数值，此行有 {len(row.values)} 个")
+        found, score = self._t3_row(row.label)
+        self.t3_rows.append((row, found.key if found else None))
+        if found is None:
+            return
+        self.t3_group = found.group if found.group != "results" else self.t3_group
+        for column, (cell, value) in zip(columns, values):
+            self._put(f"t3.{found.key}.{column.key}", cell, value, row.label, score)
+
+    def _t3_row(self, printed: str):
+        rows = self.template.table3_rows
+        if self.t3_group:
+            in_group = [r for r in rows if r.group == self.t3_group]
+            found, score = labels.match(printed, in_group)
+            if found:
+                return found, score
+        found, score = labels.match(printed, rows)
+        # A bare "其他" belongs to a group and is only trusted inside one.
+        if found and found.group not in (None, "results") and self.t3_group != found.group \
+                and len(normalize_label(printed)) < 4:
+            return None, 0.0
+        return found, score
+
+    def _finish_t3(self) -> None:
+        """Place unrecognised table 3 rows by position when the gap they sit in fits exactly."""
+        order = [r.key for r in self.template.table3_rows]
+        filled = {key for _, key in self.t3_rows if key}
+        anchors = [(-1, None)] + [(i, key) for i, (_, key) in enumerate(self.t3_rows) if key] + [(len(self.t3_rows), None)]
+        for (i, before), (j, after) in zip(anchors, anchors[1:]):
+            orphans = [self.t3_rows[k][0] for k in range(i + 1, j)]
+            if not orphans:
+                continue
+            lo = order.index(before) + 1 if before else 0
+            hi = order.index(after) if after else len(order)
+            gap = [key for key in order[lo:hi] if key not in filled]
+            if len(gap) != len(orphans):
+                for row in orphans:
+                    self._unplace(row, "t3", "表三行名未能识别")
+                continue
+            for row, key in zip(orphans, gap):
+                values = _fit(row.values, len(self.reg.table3_columns))
+                for column, (cell, value) in zip(self.reg.table3_columns, values):
+                    self._put(f"t3.{key}.{column.key}", cell, value, row.label, _FALLBACK_CONFIDENCE)
+
+    # ------------------------------------------------------------------ table 4
+    def _t4(self, row: _Row) -> None:
+        found, score = labels.match(row.label, self.t4_labels) if row.label else (None, 0.0)
+        groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
+        if found in groups and (values := _fit(row.values, len(outcomes))):
+            for outcome, (cell, value) in zip(outcomes, values):
+                self._put(f"t4.{found.key}.{outcome.key}", cell, value, row.label, score)
+        elif found in outcomes and (values := _fit(row.values, len(groups))):
+            for group, (cell, value) in zip(groups, values):
+                self._put(f"t4.{group.key}.{found.key}", cell, value, row.label, score)
+        else:
+            self.t4_values.extend(row.values)
+
+    def _finish_t4(self) -> None:
+        """Table 4 is usually one row of 15 numbers under a three-level header, read in order."""
+        keys = [f"t4.{g.key}.{o.key}" for g in self.reg.table4_groups for o in self.reg.table4_outcomes]
+        values = self.t4_values
+        if not values:
+            return
+        values = _fit(values, len(keys)) or values[: len(keys)]
+        if len(values) < len(keys):
+            self.warnings.append(f"表四只读到 {len(values)} 个数值，应有 {len(keys)} 个")
+        for key, (cell, value) in zip(keys, values):
+            self._put(key, cell, value, "表四", 0.9)
+
+    # ------------------------------------------------------------------ output
+    def _put(self, key: str, cell: Cell, value: CellValue, label: str, confidence: float) -> None:
+        if key not in self.template.fields:
+            return
+        if key in self.fields:
+            if self.fields[key].value != value.value:
+                self.warnings.append(f"字段 {key} 出现两次（{self.fields[key].provenance.raw!r} 与 {cell.text!r}），保留第一次")
+            return
+        self.fields[key] = FieldValue(
+            value=value.value, method="rule", confidence=confidence,
+            provenance=Provenance(location=cell.location, raw=cell.text, label=label),
+        )
+
+    def _unplace(self, row: _Row, table: str | None, reason: str) -> None:
+        if all(value.blank for _, value in row.values):
+            return  # labels with blank padding, such as a header row: no number is lost
+        first = row.labels[0] if row.labels else row.values[0][0]
+        self.unplaced.append(UnplacedRow(table=table, label=row.label_text, values=[c.text for c, _ in row.values],
+                                         location=first.location, reason=reason))
