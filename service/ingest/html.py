@@ -93,7 +93,7 @@ def _cells(row: LexborNode) -> list[LexborNode]:
 
 
 def _is_layout(table: LexborNode) -> bool:
-    if table.css_first("table") is not None:
+    if len(table.css("table")) > 1:  # css() matches the table itself too
         return True
     return all(len(_cells(row)) <= 1 for row in _rows(table))
 

@@ -1,0 +1,1 @@
+"""The eval suite: gold reports, scorers, generators of other layouts, benchmarks."""

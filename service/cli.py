@@ -1,0 +1,118 @@
+"""`nianbao`: the command line. Messages for people are Chinese; exit codes are for scripts.
+
+Exit codes: 0 success, 2 bad input, 3 a report read only in part (fields missing).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from service import pipeline
+from service.ingest import MAX_BYTES
+from service.report import Report
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="政府信息公开工作年度报告：抽取、检查、评测")
+err = Console(stderr=True)
+
+EXIT_BAD_INPUT = 2
+EXIT_PARTIAL = 3
+
+
+class OutputFormat(str, Enum):
+    json = "json"
+    flat = "flat"
+    table = "table"
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    err.print(f"[red]错误：[/red]{message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def read_input(path: Path) -> bytes:
+    if not path.exists():
+        fail(f"文件不存在：{path}")
+    if not path.is_file():
+        fail(f"不是文件：{path}")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        fail(f"文件过大（{size / 1048576:.1f} MB），上限为 {MAX_BYTES / 1048576:.0f} MB")
+    return path.read_bytes()
+
+
+def extract_path(path: Path) -> Report:
+    try:
+        return pipeline.extract_bytes(read_input(path), path.name)
+    except pipeline.InputError as exc:
+        logging.getLogger("nianbao").info("rejected %s: %s", path, exc)
+        fail(exc.message)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="输出英文日志")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+@app.command("extract")
+def extract_command(
+    file: Path = typer.Argument(..., help="报告文件：.txt .html .htm .docx .md"),
+    output: OutputFormat = typer.Option(OutputFormat.json, "--format", "-f", help="json：含出处的完整结果；flat：gold.json 格式；table：终端表格"),
+) -> None:
+    """抽取一份报告的全部字段。"""
+    report = extract_path(file)
+    if output is OutputFormat.flat:
+        print(json.dumps(report.flat(), ensure_ascii=False, indent=1))
+    elif output is OutputFormat.json:
+        print(report.model_dump_json(indent=1, exclude_none=True))
+    else:
+        from service.tables_view import print_report
+
+        print_report(report, Console())
+    if report.missing:
+        err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到："
+                  f"{'、'.join(report.missing[:12])}{' …' if len(report.missing) > 12 else ''}", highlight=False)
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command("eval")
+def eval_command(
+    gold_dirs: list[Path] = typer.Argument(..., help="gold 目录：含若干 <id>/gold.json 与 source.*"),
+    out: Path | None = typer.Option(None, "--out", help="把评测结果写入 JSON 文件"),
+    show_mismatches: bool = typer.Option(True, "--mismatches/--no-mismatches", help="列出每个不一致的字段"),
+) -> None:
+    """用 gold 报告评测抽取准确率。"""
+    from eval.score import evaluate, print_summary
+
+    for directory in gold_dirs:
+        if not directory.is_dir():
+            fail(f"不是目录：{directory}")
+    result = evaluate(gold_dirs)
+    if not result.reports:
+        fail("没有找到 gold 报告（<id>/gold.json）")
+    print_summary(result, Console(), show_mismatches)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.model_dump_json(indent=1), encoding="utf-8")
+
+
+@app.command("serve")
+def serve_command(
+    host: str = typer.Option("127.0.0.1", help="监听地址"),
+    port: int = typer.Option(8000, help="端口"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="数据目录"),
+) -> None:
+    """启动服务与网页。"""
+    import uvicorn
+
+    from service.api import create_app
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    uvicorn.run(create_app(), host=host, port=port)

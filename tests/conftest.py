@@ -1,0 +1,34 @@
+"""Shared fixtures: the gold reports of ../shared/gold and eval/gold."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD_DIRS = [ROOT.parent / "shared" / "gold", ROOT / "eval" / "gold"]
+
+
+def gold_report_dirs() -> list[Path]:
+    return sorted(p.parent for d in GOLD_DIRS for p in d.glob("*/gold.json"))
+
+
+def load_gold(report_dir: Path) -> dict:
+    return json.loads((report_dir / "gold.json").read_text("utf-8"))
+
+
+def source_path(report_dir: Path) -> Path:
+    return report_dir / load_gold(report_dir)["source"]
+
+
+def blank_equal(expected, got) -> bool:
+    """A blank gold cell is matched by null or 0 (FORMAT.md)."""
+    return got in (None, 0) if expected is None else got == expected
+
+
+@pytest.fixture(params=gold_report_dirs(), ids=lambda p: p.name)
+def gold_dir(request) -> Path:
+    return request.param
+
