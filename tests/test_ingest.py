@@ -101,7 +101,7 @@ def test_markdown_pipe_tables() -> None:
     (bytes(range(256)) * 64, "r.txt", "二进制"),
     (b"PK\x03\x04 broken", "r.docx", "已损坏"),
     (b"hello", "r.xyz", "不支持的文件类型"),
-    (b"%PDF-1.7", "r.pdf", "PDF"),
+    (b"%PDF-1.7 truncated", "r.pdf", "PDF 文件已损坏"),
 ])
 def test_bad_input_raises_a_chinese_message(data, name, message) -> None:
     with pytest.raises(IngestError) as caught:

@@ -19,14 +19,20 @@ _NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
 
 
 def find_title(document: Document, headings: list[Heading]) -> str | None:
-    """The report's own title: the last line naming a disclosure report before the first section."""
+    """The report's own title: the last line naming a disclosure report before the first section.
+
+    A title printed on two lines (the body's name above "2023年政府信息公开工作年度报告") is joined.
+    """
     first = headings[0].start if headings else len(document.text)
-    best = None
+    best, previous = None, ""
     for text, start, _ in unit_texts(document):
         if start >= first:
             break
         if "信息公开" in text and _TITLE_MARK in text and len(text) <= 80:
-            best = text
+            starts_with_year = _YEAR.match(halfwidth(text).strip()) or _CN_YEAR.match(text.strip())
+            fits = previous and len(previous) <= 30 and not previous.endswith(("。", "：", ":"))
+            best = previous + text if starts_with_year and fits else text
+        previous = text.strip()
     if best is None and document.title and "信息公开" in document.title:
         best = document.title
     return best.strip() if best else None

@@ -6,7 +6,7 @@ import logging
 from pathlib import PurePath
 
 from service.document import Document
-from service.ingest import html, markdown, text, word
+from service.ingest import html, markdown, pdf, text, word
 from service.ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,12 @@ LOADERS = {
     ".docx": word.load,
     ".md": markdown.load,
     ".markdown": markdown.load,
+    ".pdf": pdf.load,
 }
 # Formats users will try that a later loader handles, with what to do meanwhile.
 _NOT_YET = {
     ".doc": "旧版 Word（.doc）文件暂不支持，请另存为 .docx 后上传",
     ".wps": "WPS 文件暂不支持，请另存为 .docx 后上传",
-    ".pdf": "PDF 文件暂不支持，请上传 Word、网页或文本版本",
 }
 
 __all__ = ["IngestError", "LOADERS", "MAX_BYTES", "load"]
@@ -64,6 +64,8 @@ def _sniff(data: bytes):
     """Pick a loader from the content when the file name says nothing useful."""
     if data.startswith(b"PK\x03\x04"):
         return word.load
+    if data.startswith(b"%PDF"):
+        return pdf.load
     if _looks_like_html(data):
         return html.load
     return None

@@ -10,17 +10,13 @@ Page furniture (page numbers, the title repeated as a running header) is dropped
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Location, Paragraph, Table
 from service.ingest.decode import decode
+from service.ingest.furniture import is_page_number
 from service.numbers import parse_cell
 
-_PAGE_NUMBER = re.compile(
-    r"^\s*(?:[-—–－]\s*\d+\s*[-—–－]|第\s*\d+\s*页(?:\s*[,，/]?\s*共\s*\d+\s*页)?|\d+\s*/\s*\d+|page\s*\d+(?:\s*of\s*\d+)?)\s*$",
-    re.IGNORECASE,
-)
 _SENTENCE_END = ("。", "；", ";", "！", "？", "：", ":")
 _MAX_LABEL = 60
 _MIN_VALUES_IN_TABLE = 3
@@ -93,7 +89,7 @@ def _drop_furniture(lines: list[_Line]) -> list[_Line]:
     kept, seen_title = [], False
     for line in lines:
         s = line.stripped
-        if _PAGE_NUMBER.match(s):
+        if is_page_number(s):
             continue
         if s == title:
             if seen_title:

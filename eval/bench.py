@@ -1,0 +1,93 @@
+"""`make bench`: extraction speed on the gold reports, by source format, and the CLI's wall time.
+
+Medians over repeated runs, because these machines are shared and noisy; targets are reported,
+never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from service.ingest import LOADERS
+from service.pipeline import extract_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLD_DIRS = [ROOT.parent / "shared" / "gold", ROOT / "eval" / "gold"]
+TARGET_MS = 50
+
+
+def _sources() -> list[Path]:
+    sources = []
+    for directory in GOLD_DIRS:
+        for gold in sorted(directory.glob("*/gold.json")):
+            source = gold.parent / json.loads(gold.read_text("utf-8"))["source"]
+            if source.suffix.lower() in LOADERS:
+                sources.append(source)
+    return sources
+
+
+def _time_ms(fn, repeats: int) -> list[float]:
+    fn()  # warm caches (registry, parsers) once, as a running service would have them
+    out = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _summary(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    return {"median_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))], 2), "runs": len(ordered)}
+
+
+def bench_extraction(repeats: int) -> dict:
+    per_source, by_format = {}, {}
+    for path in _sources():
+        data = path.read_bytes()
+        samples = _time_ms(lambda: extract_bytes(data, path.name), repeats)
+        per_source[path.parent.name] = {"format": path.suffix.lstrip("."), "bytes": len(data), **_summary(samples)}
+        by_format.setdefault(path.suffix.lstrip("."), []).append(statistics.median(samples))
+    return {"per_report": per_source,
+            "median_ms_by_format": {fmt: round(statistics.median(v), 2) for fmt, v in by_format.items()}}
+
+
+def bench_cli(repeats: int) -> dict:
+    source = _sources()[0]
+    cli = Path(sys.executable).parent / "nianbao"
+    samples = _time_ms(lambda: subprocess.run([str(cli), "extract", str(source), "-f", "flat"],
+                                              capture_output=True, check=False), repeats)
+    return {"report": source.parent.name, **_summary(samples)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "bench.json")
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    result = {
+        "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
+        "target_ms_per_report": TARGET_MS,
+        "extraction": bench_extraction(args.repeats),
+        "cli_wall": bench_cli(max(3, args.repeats // 6)),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+    for fmt, ms in result["extraction"]["median_ms_by_format"].items():
+        print(f"extraction {fmt}: median {ms} ms per report (target ≤ {TARGET_MS} ms)")
+    print(f"CLI wall time: median {result['cli_wall']['median_ms']} ms; peak RSS {result['peak_rss_mb']} MB")
+    print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
