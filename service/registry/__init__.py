@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
 
-from service.textnorm import normalize_label
+from service.textnorm import normalize_label, strip_numbering
 
 TABLES = ("t2", "t3", "t4")
 TABLE_TITLES = {"t2": "表二 主动公开政府信息情况", "t3": "表三 收到和处理政府信息公开申请情况",
                 "t4": "表四 政府信息公开行政复议、行政诉讼情况"}
+TABLE_NAMES = {"t2": "表二", "t3": "表三", "t4": "表四"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,12 @@ class Label:
     key: str
     label: str
     aliases: tuple[str, ...] = ()
+    short_name: str | None = None
+
+    @property
+    def short(self) -> str:
+        """The name a message uses: the explicit short name or the label without its numbering."""
+        return self.short_name or strip_numbering(self.label)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -31,13 +38,20 @@ class Label:
 
 
 @dataclass(frozen=True)
+class Column(Label):
+    money: bool = False  # amounts may hold fractions
+    signed: bool = False  # changes may be negative
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
 class Section(Label):
     keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Table2Row(Label):
-    columns: tuple[Label, ...] = ()
+    columns: tuple[Column, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,14 +66,24 @@ class Field:
 
     key: str
     table: str
-    row: str
-    column: str
-    row_label: str
-    column_label: str
+    row: Label
+    column: Label
 
     @property
     def label(self) -> str:
-        return f"{self.row_label} · {self.column_label}"
+        return f"{self.row.label} · {self.column.label}"
+
+    @property
+    def short(self) -> str:
+        return f"{self.row.short}·{self.column.short}"
+
+    @property
+    def money(self) -> bool:
+        return getattr(self.column, "money", False)
+
+    @property
+    def signed(self) -> bool:
+        return getattr(self.column, "signed", False)
 
 
 @dataclass(frozen=True)
@@ -118,7 +142,7 @@ class Registry:
 
 
 def _label(key: str, raw: dict) -> Label:
-    return Label(key=key, label=raw["label"], aliases=tuple(raw.get("aliases", ())))
+    return Label(key=key, label=raw["label"], aliases=tuple(raw.get("aliases", ())), short_name=raw.get("short"))
 
 
 def _labels(raws: list[dict]) -> tuple[Label, ...]:
@@ -130,7 +154,9 @@ def _applies(raw: dict, template_id: str) -> bool:
 
 
 def _table2(raw: dict) -> tuple[Table2Row, ...]:
-    columns = {key: _label(key, col) for key, col in raw["columns"].items()}
+    columns = {key: Column(key=key, label=col["label"], aliases=tuple(col.get("aliases", ())),
+                           money=col.get("money", False), signed=col.get("signed", False), unit=col.get("unit"))
+               for key, col in raw["columns"].items()}
     return tuple(
         Table2Row(key=r["key"], label=r["label"], aliases=tuple(r.get("aliases", ())),
                   columns=tuple(columns[c] for c in r["columns"]))
@@ -140,7 +166,7 @@ def _table2(raw: dict) -> tuple[Table2Row, ...]:
 
 def _table3_rows(raws: list[dict], template_id: str) -> tuple[Table3Row, ...]:
     return tuple(
-        Table3Row(key=r["key"], label=r["label"], aliases=tuple(r.get("aliases", ())),
+        Table3Row(key=r["key"], label=r["label"], aliases=tuple(r.get("aliases", ())), short_name=r.get("short"),
                   group=r.get("group"), result=r.get("result", False))
         for r in raws if _applies(r, template_id)
     )
@@ -152,8 +178,7 @@ def _fields(t2: tuple[Table2Row, ...], t3: tuple[Table3Row, ...], t3_cols: tuple
     cells += [("t3", row, col) for row in t3 for col in t3_cols]
     cells += [("t4", group, outcome) for group in t4_groups for outcome in t4_outcomes]
     return {
-        f"{table}.{row.key}.{col.key}": Field(f"{table}.{row.key}.{col.key}", table, row.key, col.key,
-                                              row.label, col.label)
+        f"{table}.{row.key}.{col.key}": Field(f"{table}.{row.key}.{col.key}", table, row, col)
         for table, row, col in cells
     }
 
