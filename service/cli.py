@@ -1,6 +1,7 @@
 """`nianbao`: the command line. Messages for people are Chinese; exit codes are for scripts.
 
-Exit codes: 0 success, 2 bad input, 3 a report read only in part (fields missing).
+Exit codes: 0 success, 2 bad input, 3 a report read only in part (fields missing);
+`check` exits 1 when it finds an error-severity problem.
 """
 
 from __future__ import annotations
@@ -16,13 +17,19 @@ from rich.console import Console
 
 from service import pipeline
 from service.ingest import MAX_BYTES
-from service.report import Report
+from service.report import FlatInputError, Report, report_from_flat
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="政府信息公开工作年度报告：抽取、检查、评测")
 err = Console(stderr=True)
 
+EXIT_FOUND_ERRORS = 1
 EXIT_BAD_INPUT = 2
 EXIT_PARTIAL = 3
+
+
+class CheckFormat(str, Enum):
+    text = "text"
+    json = "json"
 
 
 class OutputFormat(str, Enum):
@@ -80,6 +87,38 @@ def extract_command(
         err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到："
                   f"{'、'.join(report.missing[:12])}{' …' if len(report.missing) > 12 else ''}", highlight=False)
         raise typer.Exit(EXIT_PARTIAL)
+
+
+def load_report(path: Path) -> Report:
+    """A report file to extract, or a flat JSON in the gold.json shape."""
+    if path.suffix.lower() != ".json":
+        return extract_path(path)
+    try:
+        return report_from_flat(json.loads(read_input(path).decode("utf-8-sig")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        fail(f"JSON 格式错误：{exc}")
+    except FlatInputError as exc:
+        fail(str(exc))
+
+
+@app.command("check")
+def check_command(
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="报告文件，或 gold.json 格式的 JSON"),
+    previous: Path | None = typer.Option(None, "--previous", help="同一机关上一年度的报告，用于跨年检查"),
+    output: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text 或 json"),
+) -> None:
+    """检查报告：勾稽关系、正文与表格、空白、模板、跨年。有错误时退出码为 1。"""
+    from service.check import check, has_errors
+    from service.check.view import print_findings
+
+    report = load_report(input_path)
+    findings = check(report, load_report(previous) if previous else None)
+    if output is CheckFormat.json:
+        print(json.dumps({"findings": [f.model_dump() for f in findings]}, ensure_ascii=False, indent=1))
+    else:
+        print_findings(findings, Console())
+    if has_errors(findings):
+        raise typer.Exit(EXIT_FOUND_ERRORS)
 
 
 @app.command("eval")

@@ -61,3 +61,35 @@ class Report(BaseModel):
             "fields": self.values(),
             "sections": {"problems_and_improvements": self.sections.get("problems_and_improvements")},
         }
+
+
+class FlatInputError(ValueError):
+    """A flat JSON that is not in the gold.json shape; the message is Chinese."""
+
+
+def report_from_flat(data: object) -> Report:
+    """A Report from the gold.json shape, so checks can run on corrected or third-party data."""
+    from service.registry import registry
+
+    if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
+        raise FlatInputError('JSON 应为 {"meta": {…}, "fields": {字段: 数值}} 格式')
+    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    templates = registry().templates
+    template_id = str(meta.get("template") or max(templates, key=lambda t: len(set(templates[t].keys) & set(data["fields"]))))
+    if template_id not in templates:
+        raise FlatInputError(f"未知模板“{template_id}”，应为 {'、'.join(templates)}")
+    unknown = [k for k in data["fields"] if k not in templates[template_id].fields]
+    if unknown:
+        raise FlatInputError(f"{template_id} 版模板没有这些字段：{'、'.join(unknown[:5])}{' 等' if len(unknown) > 5 else ''}")
+    fields = {}
+    for key, value in data["fields"].items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise FlatInputError(f"字段 {key} 的值应为数字或 null，实为 {value!r}")
+        fields[key] = FieldValue(value=value)
+    year = meta.get("year")
+    if year is not None and not isinstance(year, int):
+        raise FlatInputError(f"meta.year 应为整数年份，实为 {year!r}")
+    sections = data.get("sections") if isinstance(data.get("sections"), dict) else {}
+    return Report(meta=Meta(year=year, agency=meta.get("agency"), template=template_id), fields=fields,
+                  sections={k: v for k, v in sections.items() if isinstance(v, str)},
+                  missing=[k for k in templates[template_id].keys if k not in fields])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Paragraph
-from service.extract import labels
+from service.registry import labels
 from service.extract.sections import heading_of
 from service.numbers import CellValue, parse_cell
 from service.registry import Label, Registry, Template, registry

@@ -78,6 +78,11 @@ class Field:
         return f"{self.row.short}·{self.column.short}"
 
     @property
+    def is_total(self) -> bool:
+        """A printed sum: the 总计 column or row of table 3, the 总计 of table 4."""
+        return self.column.key == "total" or self.row.key == "total"
+
+    @property
     def money(self) -> bool:
         return getattr(self.column, "money", False)
 

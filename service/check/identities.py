@@ -1,0 +1,53 @@
+"""Rule family t3.balance / t3.column_sum / t3.row_sum / t4.group_sum: the template's identities."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from service.check import repair
+from service.check.model import Finding
+from service.registry import TABLE_NAMES, Identity, Template
+from service.report import Report
+
+_LISTED_TERMS = 4  # longer sums are named by their rule, not term by term
+
+
+def check_identities(report: Report, template: Template) -> list[Finding]:
+    values = report.values()
+    residual = repair.residuals(template, values)
+    present = [all(k in values for k in i.lhs + i.rhs) for i in template.identities]
+    broken = [i for i, r in enumerate(residual) if r != 0 and present[i]]
+    findings = []
+    for cluster in repair.clusters(template, broken):
+        suggestions = repair.suggest(template, values, report.fields, cluster, residual)
+        for i in cluster:
+            finding = _finding(template.identities[i], values, template, residual[i])
+            finding.suggestions = suggestions
+            findings.append(finding)
+    return findings
+
+
+def _number(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else float(value)
+
+
+def _side(keys: tuple[str, ...], values, template: Template, summary: str) -> tuple[str, Fraction]:
+    total = sum(Fraction(str(values.get(k) or 0)) for k in keys)
+    if len(keys) > _LISTED_TERMS:
+        return f"{summary} {_number(total)}", total
+    rows = {template.fields[k].row.key for k in keys}
+    name = (lambda k: template.fields[k].row.short) if len(rows) > 1 else (lambda k: template.fields[k].column.short)
+    return " + ".join(f"{name(k)} {values.get(k) or 0}" for k in keys), total
+
+
+def _finding(identity: Identity, values, template: Template, residual: Fraction) -> Finding:
+    lhs_summary, rhs_summary = (part.strip() for part in identity.rule_label.split("=", 1))
+    lhs, _ = _side(identity.lhs, values, template, lhs_summary)
+    rhs, _ = _side(identity.rhs, values, template, rhs_summary)
+    table = TABLE_NAMES[template.fields[identity.lhs[0]].table]
+    keys = list(identity.lhs + identity.rhs)
+    return Finding(
+        rule=identity.id, severity="error", fields=keys,
+        numbers={k: values.get(k) for k in keys},
+        message=f"{table}{identity.scope}：{lhs} ≠ {rhs}（相差 {_number(abs(residual))}）",
+    )

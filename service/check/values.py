@@ -1,0 +1,61 @@
+"""Rules on single cells and on what is absent: blanks, missing tables, impossible counts."""
+
+from __future__ import annotations
+
+from service.check.model import Finding
+from service.registry import TABLE_NAMES, TABLE_TITLES, Template
+from service.report import Report
+
+ABSURD = 10_000_000  # no body receives or decides this many of anything in a year
+
+
+def check_values(report: Report, template: Template) -> list[Finding]:
+    return [*_missing(report, template), *_blanks(report, template), *_impossible(report, template)]
+
+
+def _by_table(keys, template: Template) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key in keys:
+        out.setdefault(template.fields[key].table, []).append(key)
+    return out
+
+
+def _missing(report: Report, template: Template) -> list[Finding]:
+    absent = _by_table([k for k in template.keys if k not in report.fields], template)
+    expected = _by_table(template.keys, template)
+    findings = []
+    for table, keys in absent.items():
+        whole = len(keys) == len(expected[table])
+        rows = list(dict.fromkeys(template.fields[k].row.short for k in keys))
+        message = (f"{TABLE_TITLES[table]}：整张表缺失" if whole else
+                   f"{TABLE_NAMES[table]}缺少 {len(keys)} 个单元格，涉及 {len(rows)} 行：" + "；".join(rows[:6])
+                   + (" 等" if len(rows) > 6 else ""))
+        findings.append(Finding(rule="missing.table" if whole else "missing.cells", severity="warning",
+                                fields=keys, message=message))
+    return findings
+
+
+def _blanks(report: Report, template: Template) -> list[Finding]:
+    blank = _by_table([k for k, f in report.fields.items() if f.value is None and k in template.fields], template)
+    return [Finding(rule="blank.cells", severity="info", fields=keys,
+                    message=f"{TABLE_NAMES[table]}有 {len(keys)} 个空白单元格，没有数量时应填 0")
+            for table, keys in blank.items()]
+
+
+def _impossible(report: Report, template: Template) -> list[Finding]:
+    findings = []
+    for key, field in report.fields.items():
+        value, spec = field.value, template.fields.get(key)
+        if value is None or spec is None:
+            continue
+        problem = None
+        if value < 0 and not spec.signed:
+            problem = "不应为负数"
+        elif value != int(value) and not spec.money:
+            problem = "件数不应有小数"
+        elif abs(value) >= ABSURD and not spec.money:
+            problem = "数值大得不合常理"
+        if problem:
+            findings.append(Finding(rule="value.impossible", severity="error", fields=[key], numbers={key: value},
+                                    message=f"{TABLE_NAMES[spec.table]}“{spec.short}”为 {value}，{problem}"))
+    return findings
