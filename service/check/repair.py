@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
-from itertools import combinations
 
 from service.check.model import Suggestion
 from service.registry import Identity, Template, registry
@@ -20,6 +19,8 @@ from service.report import FieldValue
 Number = int | float
 _OCR_CONFUSIONS = {frozenset(p) for p in ("17", "68", "08", "38", "56", "14", "49", "35")}
 MAX_SUGGESTIONS = 5
+_SPLIT_PRIOR = 0.45  # a specific pattern, but it changes two cells
+_MAX_JOINT = 6  # two cells sit in at most six identities: more breaks need more cells
 
 
 @dataclass(frozen=True)
@@ -51,30 +52,111 @@ def residuals(template: Template, values: dict[str, Number | None]) -> list[Frac
     return out
 
 
-def clusters(template: Template, broken: list[int]) -> list[list[int]]:
-    """Broken identities grouped by shared cells: each group is one error to localise."""
+def localise(template: Template, values: dict[str, Number | None], fields: dict[str, FieldValue],
+             broken: list[int], residual: list[Fraction]) -> list[tuple[list[int], list[Suggestion]]]:
+    """Groups of broken identities, each with its ranked repairs.
+
+    First one repair for all breaks together (two swapped cells break two columns that share no
+    cell); when none exists, each group of breaks that share cells is repaired on its own.
+    """
     system = _system(template.id)
+    if not broken:
+        return []
+    if len(broken) <= _MAX_JOINT:
+        joint = _search(system, broken, residual, values, fields, template, partial=False)
+        if joint:
+            return [(broken, joint)]
+    return [(group, _search(system, group, residual, values, fields, template)) for group in _clusters(system, broken)]
+
+
+def _clusters(system: _System, broken: list[int]) -> list[list[int]]:
     groups: list[tuple[set[int], set[str]]] = []
     for i in broken:
         identity = system.identities[i]
-        keys = set(identity.lhs + identity.rhs)
-        touching = [g for g in groups if g[1] & keys]
-        merged = ({i}, keys)
-        for g in touching:
-            merged = (merged[0] | g[0], merged[1] | g[1])
-            groups.remove(g)
+        merged = ({i}, set(identity.lhs + identity.rhs))
+        for group in [g for g in groups if g[1] & merged[1]]:
+            merged = (merged[0] | group[0], merged[1] | group[1])
+            groups.remove(group)
         groups.append(merged)
     return [sorted(g[0]) for g in groups]
 
 
-def suggest(template: Template, values: dict[str, Number | None], fields: dict[str, FieldValue],
-            cluster: list[int], residual: list[Fraction]) -> list[Suggestion]:
-    system = _system(template.id)
-    involved = sorted({k for i in cluster for k in system.identities[i].lhs + system.identities[i].rhs})
-    singles = [s for k in involved if (s := _single(system, k, cluster, residual, values, fields, template))]
-    found = singles or _pairs(system, involved, cluster, residual, values, fields, template)
-    found.sort(key=lambda s: -s.score)
-    return found[:MAX_SUGGESTIONS]
+def _search(system, target, residual, values, fields, template, partial: bool = True) -> list[Suggestion]:
+    keys = lambda i: system.identities[i].lhs + system.identities[i].rhs
+    involved = sorted({k for i in target for k in keys(i)})
+    found = [s for k in involved if (s := _single(system, k, target, residual, values, fields, template))]
+    found += _splits(system, involved, target, residual, values, fields, template)
+    if not found:
+        for a in keys(target[0]):
+            uncovered = [set(keys(i)) for i in target if a not in keys(i)]
+            partners = set.intersection(*uncovered) if uncovered else {k for i, _ in system.cells[a] for k in keys(i)}
+            for b in sorted(partners - {a}):
+                deltas = _solve_pair(system, a, b, target, residual)
+                if deltas and (s := _suggestion(deltas, values, fields, template)):
+                    found.append(s)
+    if not found and partial:
+        found = _partial(system, involved, target, residual, values, fields, template)
+    unique = {tuple(sorted(s.fields.items())): s for s in found}
+    return sorted(unique.values(), key=lambda s: -s.score)[:MAX_SUGGESTIONS]
+
+
+def _partial(system, involved, target, residual, values, fields, template) -> list[Suggestion]:
+    """When no change of one or two cells mends every break (several errors at once), single
+    changes that mend some breaks and spoil nothing, ranked by how many breaks they explain."""
+    out = []
+    for key in involved:
+        terms = system.cells[key]
+        for delta in {-residual[i] / sign for i, sign in terms if i in target}:
+            if any(residual[i] == 0 for i, _ in terms):
+                break  # the cell sits in a sum that holds: any change would spoil it
+            mended = sum(residual[i] + sign * delta == 0 for i, sign in terms)
+            if mended and (s := _suggestion({key: delta}, values, fields, template)):
+                s.reason += f"（可解释 {len(target)} 处不平衡中的 {mended} 处）"
+                s.score = round((mended + s.score) / (len(target) + 1), 4)  # breaks explained count first
+                out.append(s)
+    return out
+
+
+def _splits(system, involved, target, residual, values, fields, template) -> list[Suggestion]:
+    """A number printed across two neighbouring cells: "13" read as 1 | 3 in place of 13 | 4."""
+    out = []
+    for a in involved:
+        b = _next_in_row(template.id).get(a)
+        va, vb = values.get(a), values.get(b) if b else None
+        if b is None or not isinstance(va, int) or not isinstance(vb, int) or va < 1 or vb < 0:
+            continue  # a split number starts with a non-zero digit
+        da = Fraction(int(f"{va}{vb}") - va)
+        db = _partner_delta(system, a, b, da, target, residual)
+        if db and (s := _suggestion({a: da, b: db}, values, fields, template)):
+            s.reason = f"{template.fields[a].short} 的数字被拆到相邻两格：{s.reason}"
+            s.score = round(_SPLIT_PRIOR * (2 - min(fields[k].confidence if k in fields else 1.0 for k in (a, b))), 4)
+            out.append(s)
+    return out
+
+
+@cache
+def _next_in_row(template_id: str) -> dict[str, str]:
+    fields = list(registry().templates[template_id].fields.values())
+    return {f.key: g.key for f, g in zip(fields, fields[1:]) if f.row.key == g.row.key and f.table == g.table}
+
+
+def _partner_delta(system, a, b, da, target, residual) -> Fraction | None:
+    """The change of b that, with a changed by da, makes every identity of a and b hold."""
+    terms_a, terms_b = dict(system.cells[a]), dict(system.cells[b])
+    touched = set(terms_a) | set(terms_b)
+    if not set(target) <= touched:
+        return None
+    db = None
+    for i in touched:
+        rest = -residual[i] - terms_a.get(i, 0) * da
+        if i in terms_b:
+            value = rest / terms_b[i]
+            if db is not None and db != value:
+                return None
+            db = value
+        elif rest != 0:
+            return None
+    return db
 
 
 def _single(system, key, cluster, residual, values, fields, template) -> Suggestion | None:
@@ -85,15 +167,6 @@ def _single(system, key, cluster, residual, values, fields, template) -> Suggest
     if len(deltas) != 1:
         return None
     return _suggestion({key: deltas.pop()}, values, fields, template)
-
-
-def _pairs(system, involved, cluster, residual, values, fields, template) -> list[Suggestion]:
-    out = []
-    for a, b in combinations(involved, 2):
-        deltas = _solve_pair(system, a, b, cluster, residual)
-        if deltas and (s := _suggestion(deltas, values, fields, template)):
-            out.append(s)
-    return out
 
 
 def _solve_pair(system, a, b, cluster, residual) -> dict[str, Fraction] | None:
@@ -135,6 +208,10 @@ def _suggestion(deltas: dict[str, Fraction], values, fields, template) -> Sugges
             return None
         new_value: Number = int(new) if new.denominator == 1 else float(new)
         reason, prior = _pattern(old, new_value, field.is_total)
+        if new_value == 0 and old:
+            prior *= 1.2  # most cells of real tables are 0: a stray number is likelier than a lost one
+        elif not old and new_value and not field.is_total:
+            prior *= 0.8
         suggested[key] = new_value
         reasons.append(f"{field.short} {_show(old)} → {new_value}（{reason}）")
         confidence = fields[key].confidence if key in fields else 1.0

@@ -65,6 +65,7 @@ class TableReader:
     t3_group: str | None = None
     t3_rows: list[tuple[_Row, str | None]] = field(default_factory=list)
     t4_values: list[tuple[Cell, CellValue]] = field(default_factory=list)
+    t4_blank_rows: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.t3_by_key = {row.key: row for row in self.template.table3_rows}
@@ -206,25 +207,32 @@ class TableReader:
         found, score = labels.match(row.label, self.t4_labels) if row.label else (None, 0.0)
         groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
         if found in groups and (values := _fit(row.values, len(outcomes))):
-            for outcome, (cell, value) in zip(outcomes, values):
-                self._put(f"t4.{found.key}.{outcome.key}", cell, value, row.label, score)
+            cells = [(f"t4.{found.key}.{o.key}", cell, value) for o, (cell, value) in zip(outcomes, values)]
         elif found in outcomes and (values := _fit(row.values, len(groups))):
-            for group, (cell, value) in zip(groups, values):
-                self._put(f"t4.{group.key}.{found.key}", cell, value, row.label, score)
+            cells = [(f"t4.{g.key}.{found.key}", cell, value) for g, (cell, value) in zip(groups, values)]
         else:
             self.t4_values.extend(row.values)
+            return
+        if all(value.blank for _, _, value in cells):
+            # Blank cells under a header label are often the padding of merged header cells:
+            # they count only if no numbers turn up for these keys.
+            self.t4_blank_rows.append((cells, row.label, score))
+            return
+        for key, cell, value in cells:
+            self._put(key, cell, value, row.label, score)
 
     def _finish_t4(self) -> None:
         """Table 4 is usually one row of 15 numbers under a three-level header, read in order."""
         keys = [f"t4.{g.key}.{o.key}" for g in self.reg.table4_groups for o in self.reg.table4_outcomes]
-        values = self.t4_values
-        if not values:
-            return
-        values = _fit(values, len(keys)) or values[: len(keys)]
-        if len(values) < len(keys):
+        values = _fit(self.t4_values, len(keys)) or self.t4_values[: len(keys)]
+        if values and len(values) < len(keys):
             self.warnings.append(f"表四只读到 {len(values)} 个数值，应有 {len(keys)} 个")
         for key, (cell, value) in zip(keys, values):
             self._put(key, cell, value, "表四", 0.9)
+        for cells, label, score in self.t4_blank_rows:
+            for key, cell, value in cells:
+                if key not in self.fields:
+                    self._put(key, cell, value, label, score)
 
     # ------------------------------------------------------------------ output
     def _put(self, key: str, cell: Cell, value: CellValue, label: str, confidence: float) -> None:

@@ -52,6 +52,7 @@ class Section(Label):
 @dataclass(frozen=True)
 class Table2Row(Label):
     columns: tuple[Column, ...] = ()
+    item: str = ""  # 第二十条第（item）项
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def _table2(raw: dict) -> tuple[Table2Row, ...]:
                for key, col in raw["columns"].items()}
     return tuple(
         Table2Row(key=r["key"], label=r["label"], aliases=tuple(r.get("aliases", ())),
-                  columns=tuple(columns[c] for c in r["columns"]))
+                  columns=tuple(columns[c] for c in r["columns"]), item=r["item"])
         for r in raw["rows"]
     )
 
