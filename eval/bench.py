@@ -1,4 +1,5 @@
-"""`make bench`: extraction speed on the gold reports, by source format, and the CLI's wall time.
+"""`make bench`: extraction and check speed on the gold reports, the CLI's wall time, and the
+checker's mutation benchmark.
 
 Medians over repeated runs, because these machines are shared and noisy; targets are reported,
 never asserted.
@@ -16,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+from eval import mutations
+from service.check import check
 from service.ingest import LOADERS
 from service.pipeline import extract_bytes
 
@@ -61,6 +64,15 @@ def bench_extraction(repeats: int) -> dict:
             "median_ms_by_format": {fmt: round(statistics.median(v), 2) for fmt, v in by_format.items()}}
 
 
+def bench_check(repeats: int) -> dict:
+    per_report = {}
+    for path in _sources():
+        report = extract_bytes(path.read_bytes(), path.name)
+        per_report[path.parent.name] = _summary(_time_ms(lambda: check(report), repeats))
+    medians = [r["median_ms"] for r in per_report.values()]
+    return {"per_report": per_report, "median_ms": round(statistics.median(medians), 3), "target_ms": 5}
+
+
 def bench_cli(repeats: int) -> dict:
     source = _sources()[0]
     cli = Path(sys.executable).parent / "nianbao"
@@ -73,19 +85,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "bench.json")
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--mutations", type=int, default=1000, help="mutations per gold report")
     args = parser.parse_args()
     result = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
         "target_ms_per_report": TARGET_MS,
         "extraction": bench_extraction(args.repeats),
+        "check": bench_check(args.repeats),
         "cli_wall": bench_cli(max(3, args.repeats // 6)),
+        "mutations": mutations.run(args.mutations, seed=20261125),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     for fmt, ms in result["extraction"]["median_ms_by_format"].items():
         print(f"extraction {fmt}: median {ms} ms per report (target ≤ {TARGET_MS} ms)")
+    print(f"check: median {result['check']['median_ms']} ms per report (target ≤ 5 ms)")
     print(f"CLI wall time: median {result['cli_wall']['median_ms']} ms; peak RSS {result['peak_rss_mb']} MB")
+    mutations.print_table(result["mutations"])
     print(f"written to {args.out}")
 
 
