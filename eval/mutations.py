@@ -178,10 +178,11 @@ def gold_files() -> list[Path]:
     return sorted(p for d in GOLD_DIRS for p in d.glob("*/gold.json"))
 
 
-def run(count: int, seed: int) -> dict:
+def run(count: int, seed: int, golds: list[dict] | None = None) -> dict:
     per_report, overall, consistent = {}, Tally(), Tally()
-    for path in gold_files():
-        gold = json.loads(path.read_text("utf-8"))
+    if golds is None:
+        golds = [json.loads(path.read_text("utf-8")) for path in gold_files()]
+    for gold in golds:
         tally = run_report(gold, count, seed)
         holds = not _identity_keys(check(report_from_flat(gold)))
         per_report[gold["id"]] = {**tally.summary(), "gold_identities_hold": holds}

@@ -124,22 +124,36 @@ def check_command(
 @app.command("eval")
 def eval_command(
     gold_dirs: list[Path] = typer.Argument(..., help="gold 目录：含若干 <id>/gold.json 与 source.*"),
-    out: Path | None = typer.Option(None, "--out", help="把评测结果写入 JSON 文件"),
-    show_mismatches: bool = typer.Option(True, "--mismatches/--no-mismatches", help="列出每个不一致的字段"),
+    modalities: str = typer.Option("source,text,html,docx", help="输入形态，逗号分隔：source,text,tsv,lines,html,docx"),
+    out: Path | None = typer.Option(None, "--out", help="输出目录：写入 report.json、report.md、report.html"),
+    against: Path | None = typer.Option(None, "--against", help="上一次的 report.json：准确率下降时退出码为 1"),
+    mutation_count: int = typer.Option(200, "--mutations", help="每份 gold 报告的检查器变异数（0 不运行）"),
 ) -> None:
-    """用 gold 报告评测抽取准确率。"""
-    from eval.score import evaluate, print_summary
+    """用 gold 报告评测抽取与检查。"""
+    from eval.output import print_summary, write
+    from eval.suite import MODALITIES, evaluate, regressions
 
+    chosen = tuple(m.strip() for m in modalities.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in MODALITIES]
+    if unknown or not chosen:
+        fail(f"未知的输入形态：{'、'.join(unknown) or '（空）'}；可选：{','.join(MODALITIES)}")
     for directory in gold_dirs:
         if not directory.is_dir():
             fail(f"不是目录：{directory}")
-    result = evaluate(gold_dirs)
-    if not result.reports:
+    previous = json.loads(read_input(against).decode("utf-8")) if against else None
+    result = evaluate(gold_dirs, chosen, mutation_count, show_progress=err.is_terminal)
+    if not result["by_report"]:
         fail("没有找到 gold 报告（<id>/gold.json）")
-    print_summary(result, Console(), show_mismatches)
+    print_summary(result, Console())
     if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.model_dump_json(indent=1), encoding="utf-8")
+        for path in write(result, out):
+            err.print(f"已写入 {path}", highlight=False)
+    if previous:
+        dropped = regressions(result, previous)
+        for line in dropped:
+            err.print(f"[red]准确率下降：[/red]{line}", highlight=False)
+        if dropped:
+            raise typer.Exit(EXIT_FOUND_ERRORS)
 
 
 @app.command("serve")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from service.document import Document
 from service.extract import NotAReportError, extract
 from service.ingest import IngestError, load
 from service.report import Report
 
-__all__ = ["InputError", "extract_bytes"]
+__all__ = ["InputError", "extract_bytes", "read"]
 
 
 class InputError(ValueError):
@@ -18,8 +19,14 @@ class InputError(ValueError):
 
 
 def extract_bytes(data: bytes, filename: str) -> Report:
+    return read(data, filename)[1]
+
+
+def read(data: bytes, filename: str) -> tuple[Document, Report]:
+    """The Document as well as the Report, for callers that show or verify where values came from."""
     try:
-        return extract(load(data, filename))
+        document = load(data, filename)
+        return document, extract(document)
     except IngestError as exc:
         raise InputError(exc.message, exc.detail) from exc
     except NotAReportError as exc:

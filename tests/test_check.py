@@ -165,3 +165,13 @@ def test_cli_json_lists_suggestions() -> None:
     first = findings[0]
     assert set(first) >= {"rule", "severity", "fields", "message", "suggestions"}
     assert first["suggestions"][0]["fields"] == {"t4.review.total": 11, "t4.litigation_after_review.total": 5}
+
+
+def test_a_report_of_the_other_template_is_read_as_printed_and_flagged() -> None:
+    path = source_path(next(d for d in gold_report_dirs() if d.name == "beilun-development-2020"))
+    text = path.read_text("utf-8").replace("发展局2020年度", "发展局2022年度", 1)
+    report = extract_bytes(text.encode(), "r.txt")
+    assert (report.meta.year, report.meta.template) == (2022, "2019")
+    assert not report.missing  # every cell of the layout it prints is read
+    template_findings = [f for f in check(report) if f.rule == "template.year"]
+    assert template_findings[0].severity == "error" and "2021 版模板" in template_findings[0].message
