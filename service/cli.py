@@ -160,12 +160,15 @@ def eval_command(
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="监听地址"),
     port: int = typer.Option(8000, help="端口"),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", help="数据目录"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
 ) -> None:
     """启动服务与网页。"""
     import uvicorn
 
     from service.api import create_app
+    from service.settings import Settings
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    uvicorn.run(create_app(), host=host, port=port)
+    settings = Settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    err.print(f"Nianbao 服务：http://{host}:{port}  数据目录：{settings.data_dir.resolve()}", highlight=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

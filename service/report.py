@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from service.document import Location
 
-Method = Literal["rule", "ocr", "ocr+check", "llm"]
+Method = Literal["rule", "ocr", "ocr+check", "llm", "manual"]
 Alignment = Literal["exact", "fuzzy", "not_found"]
 
 

@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.api import create_app
+from service.settings import Settings
 from tests.conftest import ROOT
 
 NIANBAO = Path(sys.executable).parent / "nianbao"
@@ -66,8 +67,10 @@ def test_cli_cut_off_report_prints_the_part_it_read_and_lists_the_rest(tmp_path)
 
 
 @pytest.fixture(scope="module")
-def client() -> TestClient:
-    return TestClient(create_app(max_bytes=5 * 1024 * 1024))
+def client(tmp_path_factory) -> TestClient:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("data"), max_upload_bytes=5 * 1024 * 1024)
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))

@@ -1,0 +1,102 @@
+"""What the API returns for a job: the report's fields, provenance, findings, progress."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import Workbook
+
+from service.jobs import ReportJob, effective_report
+from service.registry import TABLE_NAMES, TABLE_TITLES, registry
+
+
+def summary(job: ReportJob) -> dict:
+    findings = job.findings or []
+    return {
+        "id": job.id, "filename": job.filename, "status": job.status,
+        "progress": {"stage": job.stage, "percent": job.percent},
+        "agency": job.agency, "year": job.year, "error": job.error,
+        "findings_count": {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")},
+        "created": job.created.isoformat() if job.created else None,
+    }
+
+
+def detail(job: ReportJob) -> dict:
+    report = effective_report(job)
+    out = {**summary(job), "meta": None, "fields": {}, "provenance": {}, "findings": job.findings or [],
+           "missing": [], "unplaced": [], "warnings": [], "sections": {}, "corrections": job.corrections or {},
+           "draft": job.draft}
+    if report is None:
+        return out
+    out.update(
+        meta=report.meta.model_dump(), fields=report.values(), missing=report.missing,
+        unplaced=[u.model_dump() for u in report.unplaced], warnings=report.warnings, sections=report.sections,
+        provenance={key: {"method": f.method, "confidence": f.confidence,
+                          **(f.provenance.model_dump(exclude_none=True) if f.provenance else {})}
+                    for key, f in report.fields.items()},
+    )
+    return out
+
+
+_COLUMNS = ("key", "table", "row", "column", "value", "method", "confidence", "raw", "page", "start", "end")
+
+
+def _field_rows(job: ReportJob) -> list[list]:
+    report = effective_report(job)
+    if report is None:
+        return []
+    template = registry().templates[report.meta.template]
+    rows = []
+    for key, spec in template.fields.items():
+        field = report.fields.get(key)
+        where = field.provenance.location if field and field.provenance else None
+        rows.append([key, TABLE_NAMES[spec.table], spec.row.label, spec.column.label,
+                     field.value if field else "（缺失）", field.method if field else "",
+                     field.confidence if field else "", field.provenance.raw if field and field.provenance else "",
+                     where.page if where else "", where.start if where else "", where.end if where else ""])
+    return rows
+
+
+def to_csv(job: ReportJob) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(_COLUMNS)
+    writer.writerows(_field_rows(job))
+    return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel open Chinese CSV correctly
+
+
+def to_xlsx(job: ReportJob) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "字段"
+    sheet.append(list(_COLUMNS))
+    for row in _field_rows(job):
+        sheet.append(row)
+    findings = book.create_sheet("检查结果")
+    findings.append(["rule", "severity", "message", "fields", "suggestion"])
+    for f in job.findings or []:
+        suggestion = f["suggestions"][0]["reason"] if f["suggestions"] else ""
+        findings.append([f["rule"], f["severity"], f["message"], " ".join(f["fields"]), suggestion])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def layout() -> dict:
+    """The template's tables for the page, straight from the registry."""
+    reg = registry()
+    return {
+        "templates": {
+            t.id: {"label": t.label,
+                   "table2": [{"key": r.key, "label": r.label, "item": r.item,
+                               "columns": [{"key": c.key, "label": c.label} for c in r.columns]}
+                              for r in t.table2_rows],
+                   "table3_rows": [{"key": r.key, "label": r.label, "group": r.group} for r in t.table3_rows],
+                   "table3_groups": [{"key": g.key, "label": g.label} for g in t.table3_groups]}
+            for t in reg.templates.values()},
+        "table3_columns": [{"key": c.key, "label": c.label} for c in reg.table3_columns],
+        "table4_groups": [{"key": g.key, "label": g.label} for g in reg.table4_groups],
+        "table4_outcomes": [{"key": o.key, "label": o.label} for o in reg.table4_outcomes],
+        "table_titles": TABLE_TITLES,
+    }

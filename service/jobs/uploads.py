@@ -1,0 +1,77 @@
+"""Uploaded files: archives opened safely, content stored once by its hash."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from service.ingest import format_of
+
+
+class UploadRejected(ValueError):
+    """An upload refused before any job exists; `status` is the HTTP status to answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def expand(filename: str, data: bytes, max_files: int, max_zip_bytes: int) -> list[Upload]:
+    """The files of one upload: itself, or the members of a .zip (never written under their own names)."""
+    if format_of(data, filename) != ".zip":
+        return [Upload(filename, data)]
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
+    except zipfile.BadZipFile as exc:
+        raise UploadRejected(422, f"压缩包已损坏：{filename}") from exc
+    if len(members) > max_files:
+        raise UploadRejected(413, f"压缩包内文件过多（{len(members)} 个），上限为 {max_files} 个")
+    if sum(m.file_size for m in members) > max_zip_bytes:
+        raise UploadRejected(413, f"压缩包解压后过大，上限为 {max_zip_bytes // 1048576} MB")
+    out = []
+    for member in members:
+        with archive.open(member) as handle:
+            content = handle.read(max_zip_bytes + 1)  # the header's size may lie: read no more than allowed
+        if len(content) > max_zip_bytes:
+            raise UploadRejected(413, f"压缩包解压后过大，上限为 {max_zip_bytes // 1048576} MB")
+        out.append(Upload(_display_name(member.filename), content))
+    return out
+
+
+def _hidden(name: str) -> bool:
+    """Metadata that archivers add: macOS resource forks and dot files."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    return "__MACOSX" in path.parts or path.name.startswith(".")
+
+
+def _display_name(name: str) -> str:
+    """The member's own name without any directory part, so '../../x' can never mean a path."""
+    return PurePosixPath(name.replace("\\", "/")).name or "unnamed"
+
+
+def store(root: Path, upload: Upload) -> Path:
+    """Write the bytes once under their hash; a second upload of the same content writes nothing."""
+    digest = upload.sha256
+    path = root / "uploads" / digest[:2] / digest
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_bytes(upload.data)
+        os.replace(temporary, path)  # atomic: a crash leaves no half-written upload
+    return path
