@@ -15,13 +15,15 @@ _CN_YEAR = re.compile(r"([〇零一二三四五六七八九○Ｏ]{4})\s*年")
 _PERIOD = re.compile(r"(?:统计期限|统计期间|时间范围)[^。]{0,6}?((?:19|20)\d{2})\s*年")
 _TITLE_TAIL = re.compile(r"(?:政府信息公开|信息公开|政务公开).*$")
 _TITLE_MARK = "报告"
+_TITLE_PART = re.compile(r"^[\u4e00-\u9fff0-9０-９〇（）()·]{2,30}$")  # a body's name, perhaps with its year
 _NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
 
 
 def find_title(document: Document, headings: list[Heading]) -> str | None:
     """The report's own title: the last line naming a disclosure report before the first section.
 
-    A title printed on two lines (the body's name above "2023年政府信息公开工作年度报告") is joined.
+    A title printed on two lines ("平潭综合实验区2019年" over "政府信息公开工作年度报告", or the body's
+    name over "2023年政府信息公开工作年度报告") is joined when its own line names no body.
     """
     first = headings[0].start if headings else len(document.text)
     best, previous = None, ""
@@ -30,8 +32,8 @@ def find_title(document: Document, headings: list[Heading]) -> str | None:
             break
         if "信息公开" in text and _TITLE_MARK in text and len(text) <= 80:
             starts_with_year = _YEAR.match(halfwidth(text).strip()) or _CN_YEAR.match(text.strip())
-            fits = previous and len(previous) <= 30 and not previous.endswith(("。", "：", ":"))
-            best = previous + text if starts_with_year and fits else text
+            joinable = _TITLE_PART.match(previous) and (starts_with_year or find_agency(text) is None)
+            best = previous + text.strip() if joinable else text
         previous = text.strip()
     if best is None and document.title and "信息公开" in document.title:
         best = document.title
