@@ -17,7 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from eval import mutations
+import tempfile
+
+from eval import load, mutations
 from service.check import check
 from service.ingest import LOADERS
 from service.pipeline import extract_bytes
@@ -73,6 +75,31 @@ def bench_check(repeats: int) -> dict:
     return {"per_report": per_report, "median_ms": round(statistics.median(medians), 3), "target_ms": 5}
 
 
+def bench_service(uploads: int) -> dict:
+    """Concurrent uploads through a real server: throughput and upload-to-done latency."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        port = load.free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = load.start_server(Path(data_dir), port)
+        try:
+            started = time.monotonic()
+            ids = [job_id for job_id, _ in load.submit_all(base, load.distinct_reports(uploads))]
+            finished: dict[str, float] = {}
+            while len(finished) < len(ids) and time.monotonic() - started < 600:
+                for job_id, status in load.statuses(base).items():
+                    if status["status"] in ("done", "failed") and job_id not in finished:
+                        finished[job_id] = time.monotonic() - started
+                time.sleep(0.1)
+            elapsed = time.monotonic() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    latencies = sorted(finished.values())
+    return {"uploads": uploads, "finished": len(finished), "distinct_ids": len(set(ids)),
+            "reports_per_minute": round(len(finished) / elapsed * 60, 1),
+            "p50_s": round(latencies[len(latencies) // 2], 2), "p95_s": round(latencies[int(len(latencies) * 0.95)], 2)}
+
+
 def bench_cli(repeats: int) -> dict:
     source = _sources()[0]
     cli = Path(sys.executable).parent / "nianbao"
@@ -86,6 +113,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "bench.json")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--mutations", type=int, default=1000, help="mutations per gold report")
+    parser.add_argument("--uploads", type=int, default=200, help="concurrent uploads in the service run")
     args = parser.parse_args()
     result = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
@@ -94,6 +122,7 @@ def main() -> None:
         "check": bench_check(args.repeats),
         "cli_wall": bench_cli(max(3, args.repeats // 6)),
         "mutations": mutations.run(args.mutations, seed=20261125),
+        "service": bench_service(args.uploads),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +131,9 @@ def main() -> None:
         print(f"extraction {fmt}: median {ms} ms per report (target ≤ {TARGET_MS} ms)")
     print(f"check: median {result['check']['median_ms']} ms per report (target ≤ 5 ms)")
     print(f"CLI wall time: median {result['cli_wall']['median_ms']} ms; peak RSS {result['peak_rss_mb']} MB")
+    service = result["service"]
+    print(f"service: {service['finished']}/{service['uploads']} uploads done, {service['reports_per_minute']} reports/min, "
+          f"upload-to-done p50 {service['p50_s']} s, p95 {service['p95_s']} s")
     mutations.print_table(result["mutations"])
     print(f"written to {args.out}")
 
