@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 from service.textnorm import halfwidth
 
@@ -37,3 +38,45 @@ def parse_cell(text: str) -> CellValue:
         return NOT_A_VALUE
     t = t.replace(",", "")
     return CellValue(ok=True, value=float(t) if "." in t else int(t))
+
+
+# What a recogniser reads for a digit or a blank mark in a table cell.
+_OCR_DIGITS = str.maketrans({"l": "1", "I": "1", "|": "1", "!": "1", "i": "1", "O": "0", "o": "0", "D": "0",
+                             "。": ".", "·": ".", "，": ",", "、": ","})
+_OCR_DASHES = re.compile(r"^[一—_~～\-－=]+$")
+_THOUSANDS_DOT = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
+
+
+def ocr_number(text: str) -> str | None:
+    """The number a recognised cell holds, in plain digits, or None when it is not a number.
+
+    Folds full-width forms, letters read for digits (l I | → 1, O o D → 0) and a dash read as
+    "一"; drops spaces, which split a number into boxes, and stray dots at either end. A dot
+    before exactly three digits ("1.234") is a misread thousands comma: reports print money to
+    two decimals at most. Text with no digit is a number only when it is a lone zero letter.
+    """
+    t = _SPACES.sub("", halfwidth(text))
+    if _OCR_DASHES.match(t):
+        return "—"
+    t = t.translate(_OCR_DIGITS).strip(".,")
+    if not t or (not any(c.isdigit() for c in halfwidth(text)) and t != "0"):
+        return None
+    if _THOUSANDS_DOT.match(t):
+        t = t.replace(".", "")
+    if t.count(".") > 1:
+        t = t.replace(".", "")
+    t = _UNITS.sub("", t)
+    return t if _NUMBER.match(t) else None
+
+
+T = TypeVar("T")
+
+
+def fit_values(values: list[tuple[T, CellValue]], n: int) -> list[tuple[T, CellValue]] | None:
+    """Exactly n values, dropping surplus blank cells at the ends (separators, merged padding)."""
+    values = list(values)
+    while len(values) > n and values[-1][1].blank:
+        values.pop()
+    while len(values) > n and values[0][1].blank:
+        values.pop(0)
+    return values if len(values) == n else None

@@ -41,6 +41,26 @@ class UnplacedRow(BaseModel):
     values: list[str]
     location: Location
     reason: str
+    value_locations: list[Location] = Field(default_factory=list)  # one per value, for grounding
+
+
+class LLMRound(BaseModel):
+    """One request to the model and what became of its answer."""
+
+    task: str  # map_rows, read_prose, reask, whole_report
+    prompt_version: str
+    accepted: dict[str, int | float | None] = Field(default_factory=dict)
+    rejected: list[str] = Field(default_factory=list)  # why each refused value was refused
+
+
+class LLMTrace(BaseModel):
+    model: str
+    calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached: int = 0
+    rounds: list[LLMRound] = Field(default_factory=list)
+    note: str | None = None  # e.g. the endpoint was down and the rules' result stands
 
 
 class Report(BaseModel):
@@ -50,6 +70,7 @@ class Report(BaseModel):
     missing: list[str] = Field(default_factory=list)  # template keys not found in the source
     unplaced: list[UnplacedRow] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+    llm: "LLMTrace | None" = None  # what the LLM chain did, when it ran
 
     def values(self) -> dict[str, int | float | None]:
         return {key: field.value for key, field in self.fields.items()}

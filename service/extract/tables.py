@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from service.document import Cell, Document, Paragraph
 from service.registry import labels
 from service.extract.sections import heading_of
-from service.numbers import CellValue, parse_cell
+from service.numbers import CellValue, fit_values, parse_cell
 from service.registry import Label, Registry, Template, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
@@ -42,16 +42,6 @@ def _split(cells: list[Cell]) -> _Row:
     last_label = max((i for i, p in enumerate(parsed) if not p.ok), default=-1)
     row_labels = [c for c, p in zip(cells[: last_label + 1], parsed) if not p.ok]
     return _Row(row_labels, list(zip(cells[last_label + 1:], parsed[last_label + 1:])))
-
-
-def _fit(values: list[tuple[Cell, CellValue]], n: int) -> list[tuple[Cell, CellValue]] | None:
-    """Exactly n values, dropping surplus blank cells at the ends (separators, merged padding)."""
-    values = list(values)
-    while len(values) > n and values[-1][1].blank:
-        values.pop()
-    while len(values) > n and values[0][1].blank:
-        values.pop(0)
-    return values if len(values) == n else None
 
 
 @dataclass
@@ -140,7 +130,7 @@ class TableReader:
         found, score = labels.match(row.label, self.template.table2_rows)
         if found is None:
             return self._unplace(row, "t2", "表二行名未能识别")
-        values = _fit(row.values, len(found.columns))
+        values = fit_values(row.values, len(found.columns))
         if values is None:
             return self._unplace(row, "t2", f"表二“{found.label}”应有 {len(found.columns)} 个数值")
         for column, (cell, value) in zip(found.columns, values):
@@ -156,7 +146,7 @@ class TableReader:
     def _t3(self, row: _Row) -> None:
         self._t3_groups(row)
         columns = self.reg.table3_columns
-        values = _fit(row.values, len(columns))
+        values = fit_values(row.values, len(columns))
         if values is None:
             return self._unplace(row, "t3", f"表三应有 {len(columns)} 列数值，此行有 {len(row.values)} 个")
         found, score = self._t3_row(row.label)
@@ -198,7 +188,7 @@ class TableReader:
                     self._unplace(row, "t3", "表三行名未能识别")
                 continue
             for row, key in zip(orphans, gap):
-                values = _fit(row.values, len(self.reg.table3_columns))
+                values = fit_values(row.values, len(self.reg.table3_columns))
                 for column, (cell, value) in zip(self.reg.table3_columns, values):
                     self._put(f"t3.{key}.{column.key}", cell, value, row.label, _FALLBACK_CONFIDENCE)
 
@@ -206,9 +196,9 @@ class TableReader:
     def _t4(self, row: _Row) -> None:
         found, score = labels.match(row.label, self.t4_labels) if row.label else (None, 0.0)
         groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
-        if found in groups and (values := _fit(row.values, len(outcomes))):
+        if found in groups and (values := fit_values(row.values, len(outcomes))):
             cells = [(f"t4.{found.key}.{o.key}", cell, value) for o, (cell, value) in zip(outcomes, values)]
-        elif found in outcomes and (values := _fit(row.values, len(groups))):
+        elif found in outcomes and (values := fit_values(row.values, len(groups))):
             cells = [(f"t4.{g.key}.{found.key}", cell, value) for g, (cell, value) in zip(groups, values)]
         else:
             self.t4_values.extend(row.values)
@@ -224,7 +214,7 @@ class TableReader:
     def _finish_t4(self) -> None:
         """Table 4 is usually one row of 15 numbers under a three-level header, read in order."""
         keys = [f"t4.{g.key}.{o.key}" for g in self.reg.table4_groups for o in self.reg.table4_outcomes]
-        values = _fit(self.t4_values, len(keys)) or self.t4_values[: len(keys)]
+        values = fit_values(self.t4_values, len(keys)) or self.t4_values[: len(keys)]
         if values and len(values) < len(keys):
             self.warnings.append(f"表四只读到 {len(values)} 个数值，应有 {len(keys)} 个")
         for key, (cell, value) in zip(keys, values):
@@ -252,4 +242,5 @@ class TableReader:
             return  # labels with blank padding, such as a header row: no number is lost
         first = row.labels[0] if row.labels else row.values[0][0]
         self.unplaced.append(UnplacedRow(table=table, label=row.label_text, values=[c.text for c, _ in row.values],
-                                         location=first.location, reason=reason))
+                                         location=first.location, reason=reason,
+                                         value_locations=[c.location for c, _ in row.values]))
