@@ -13,6 +13,14 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class OcrReading(BaseModel):
+    """What the recogniser read in a scanned cell or line, before any number clean-up."""
+
+    text: str
+    confidence: float  # the least sure character's probability
+    alternatives: list[str] = Field(default_factory=list)  # readings it nearly chose, likeliest first
+
+
 class Location(BaseModel):
     """Where a piece of text sits in the source."""
 
@@ -23,7 +31,8 @@ class Location(BaseModel):
     col: int | None = None
     source_index: int | None = None  # paragraph or table index in the source file (DOCX, HTML)
     page: int | None = None  # 1-based, for paged sources
-    bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in points
+    bbox: tuple[float, float, float, float] | None = None  # x0, y0, x1, y1 in points (page images: on the straightened page)
+    ocr: OcrReading | None = None  # set when the text was recognised from a page image
 
 
 class Cell(BaseModel):

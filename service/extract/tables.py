@@ -232,8 +232,10 @@ class TableReader:
             if self.fields[key].value != value.value:
                 self.warnings.append(f"字段 {key} 出现两次（{self.fields[key].provenance.raw!r} 与 {cell.text!r}），保留第一次")
             return
+        ocr = cell.location.ocr  # a cell read from a page image is only as sure as its reading
         self.fields[key] = FieldValue(
-            value=value.value, method="rule", confidence=confidence,
+            value=value.value, method="ocr" if ocr else "rule",
+            confidence=min(confidence, ocr.confidence) if ocr else confidence,
             provenance=Provenance(location=cell.location, raw=cell.text, label=label),
         )
 

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import PurePath
 
 from service.document import Document
-from service.ingest import html, markdown, pdf, text, word
+from service.ingest import html, image, markdown, pdf, text, word
 from service.ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ LOADERS = {
     ".md": markdown.load,
     ".markdown": markdown.load,
     ".pdf": pdf.load,
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"), image.load),
 }
 # Formats users will try that a later loader handles, with what to do meanwhile.
 _NOT_YET = {

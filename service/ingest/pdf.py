@@ -4,7 +4,8 @@ pdfplumber (MIT, on pdfminer.six) was chosen over PyMuPDF (AGPL) for its licence
 table finder exposes every cell's bounding box, which provenance needs. Each page's tables and
 the text lines outside them are merged top to bottom; a table continued on the next page simply
 continues, since extraction reads rows in order. Single-column "tables" are page frames around
-prose and are read as text. Scans (no text layer) are refused here until OCR is available.
+prose and are read as text. A PDF whose text layer is too thin to be the report (a scan) is
+rasterised with pypdfium2 and read by OCR (`service.ingest.scan`).
 """
 
 from __future__ import annotations
@@ -14,18 +15,25 @@ import io
 import logging
 
 import pdfplumber
+import pypdfium2
 from pdfminer.pdfparser import PDFSyntaxError
 from pdfplumber.utils.exceptions import PdfminerException
 
 from service.document import Cell, Document, DocumentBuilder, Location
+from service.ingest import scan
 from service.ingest.errors import IngestError
 from service.ingest.furniture import is_page_number
 
 log = logging.getLogger(__name__)
 _MIN_CHARS_PER_PAGE = 20  # fewer than this on every page: a scan without a text layer
+MAX_PAGES = 100  # reports run to a few dozen pages; more is some other document
+MAX_SCANNED_PAGES = 50  # OCR costs seconds a page
 
 
 def load(data: bytes) -> Document:
+    pages = _page_count(data)
+    if pages > MAX_PAGES:
+        raise IngestError(f"PDF 共 {pages} 页，超过 {MAX_PAGES} 页的上限，请只上传年度报告本身", f"{pages} pages")
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         pages = list(pdf.pages)
@@ -37,9 +45,29 @@ def load(data: bytes) -> Document:
         for number, page in enumerate(pages, start=1):
             chars += _read_page(page.dedupe_chars(), number, builder)
         if chars < _MIN_CHARS_PER_PAGE * max(len(pages), 1) / 4:
-            raise IngestError("这是扫描件 PDF（没有可用的文字层），暂不支持 OCR 识别",
-                              f"{chars} characters in {len(pages)} pages")
+            return _read_scan(data, chars)
         return builder.build(title=_title(pdf))
+
+
+def _page_count(data: bytes) -> int:
+    """Opening with pdfium first tells an encrypted or broken file apart cheaply, before parsing."""
+    try:
+        with pypdfium2.PdfDocument(data) as pdf:
+            return len(pdf)
+    except pypdfium2.PdfiumError as exc:
+        if "password" in str(exc).lower():
+            raise IngestError("PDF 文件已加密，请去除密码保护后再上传", f"pdfium: {exc}") from exc
+        raise IngestError("PDF 文件已损坏或无法打开", f"pdfium: {exc}") from exc
+
+
+def _read_scan(data: bytes, chars: int) -> Document:
+    with pypdfium2.PdfDocument(data) as pdf:
+        if len(pdf) > MAX_SCANNED_PAGES:
+            raise IngestError(f"扫描件 PDF 共 {len(pdf)} 页，超过 {MAX_SCANNED_PAGES} 页的识别上限，请只上传年度报告本身",
+                              f"{len(pdf)} scanned pages")
+        log.info("no usable text layer (%d characters in %d pages): OCR", chars, len(pdf))
+        images = [page.render(scale=scan.WORK_DPI / 72, grayscale=True).to_numpy() for page in pdf]
+    return scan.read_pages(images, "pdf")
 
 
 def _title(pdf) -> str | None:
