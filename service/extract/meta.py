@@ -15,6 +15,7 @@ _CN_YEAR = re.compile(r"([〇零一二三四五六七八九○Ｏ]{4})\s*年")
 _PERIOD = re.compile(r"(?:统计期限|统计期间|时间范围)[^。]{0,6}?((?:19|20)\d{2})\s*年")
 _TITLE_TAIL = re.compile(r"(?:政府信息公开|信息公开|政务公开).*$")
 _TITLE_MARK = "报告"
+_TITLE_LINE = re.compile(r"^[^。；，,：:、《》]{2,80}$")  # a line of a title: no sentence punctuation
 _TITLE_PART = re.compile(r"^[\u4e00-\u9fff0-9０-９〇（）()·]{2,30}$")  # a body's name, perhaps with its year
 _NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
 
@@ -22,22 +23,29 @@ _NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
 def find_title(document: Document, headings: list[Heading]) -> str | None:
     """The report's own title: the last line naming a disclosure report before the first section.
 
-    A title printed on two lines ("平潭综合实验区2019年" over "政府信息公开工作年度报告", or the body's
-    name over "2023年政府信息公开工作年度报告") is joined when its own line names no body.
+    Titles printed over two lines are joined: the body's name above "2023年政府信息公开工作年度报告"
+    (joined when the lower line names no body), or a break inside the title itself
+    ("2025 年上海市人民政府办公厅政府信息公开" over "工作年度报告").
     """
     first = headings[0].start if headings else len(document.text)
-    best, previous = None, ""
-    for text, start, _ in unit_texts(document):
-        if start >= first:
-            break
-        if "信息公开" in text and _TITLE_MARK in text and len(text) <= 80:
-            starts_with_year = _YEAR.match(halfwidth(text).strip()) or _CN_YEAR.match(text.strip())
+    lines = [text.strip() for text, start, _ in unit_texts(document) if start < first]
+    best = None
+    for i, text in enumerate(lines):
+        previous = lines[i - 1] if i else ""
+        if _is_title(text):
+            starts_with_year = _YEAR.match(halfwidth(text)) or _CN_YEAR.match(text)
             joinable = _TITLE_PART.match(previous) and (starts_with_year or find_agency(text) is None)
-            best = previous + text.strip() if joinable else text
-        previous = text.strip()
+            best = previous + text if joinable else text
+        elif previous and not _is_title(previous) and _is_title(previous + text):
+            best = previous + text
     if best is None and document.title and "信息公开" in document.title:
         best = document.title
-    return best.strip() if best else None
+    return best
+
+
+def _is_title(text: str) -> bool:
+    """A title names a disclosure report and reads as a heading, not as a sentence quoting one."""
+    return "信息公开" in text and _TITLE_MARK in text and bool(_TITLE_LINE.match(text.strip("《》")))
 
 
 def find_year(title: str | None, document: Document) -> int | None:

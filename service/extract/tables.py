@@ -7,6 +7,7 @@ Which table a row belongs to comes from the section headings and from the row's 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Paragraph
@@ -17,6 +18,7 @@ from service.registry import Label, Registry, Template, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
 
+_TOKEN = re.compile(r"\S+")
 _SECTION_TABLE = {"proactive": "t2", "requests": "t3", "review_litigation": "t4"}
 _SURE = 0.85  # a label match at least this good may move the reader into another table
 _FALLBACK_CONFIDENCE = 0.6  # a row placed by its position between two recognised rows
@@ -34,6 +36,23 @@ class _Row:
     @property
     def label_text(self) -> str:
         return " ".join(c.text for c in self.labels)
+
+
+def _paragraph_cells(paragraph: Paragraph) -> list[Cell] | None:
+    """A table row that lost its grid inside a table's section: "行政许可 0" or "规章 22 3 235"
+    (PDF text and pasted text print cells separated by spaces). A label then numbers only."""
+    tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(paragraph.text)]
+    values = 0
+    while values < len(tokens) and parse_cell(tokens[-1 - values][0]).ok:
+        values += 1
+    if not values or values == len(tokens):
+        return None
+    label_end = tokens[-1 - values][1] + len(tokens[-1 - values][0])
+    start = paragraph.location.start
+    spans = [(paragraph.text[:label_end], 0)] + tokens[len(tokens) - values:]
+    return [Cell(text=text, row=0, col=i, location=paragraph.location.model_copy(
+                 update={"start": start + at, "end": start + at + len(text)}))
+            for i, (text, at) in enumerate(spans)]
 
 
 def _split(cells: list[Cell]) -> _Row:
@@ -65,7 +84,8 @@ class TableReader:
     def read(self, document: Document) -> None:
         for block in document.blocks:
             if isinstance(block, Paragraph):
-                self._heading(block.text)
+                if not self._heading(block.text) and self.context and (cells := _paragraph_cells(block)):
+                    self._row(_split(cells))
             else:
                 for cells in block.rows:
                     self._row(_split(cells))

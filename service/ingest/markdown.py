@@ -1,13 +1,21 @@
-"""Markdown: paragraphs, headings and pipe tables, parsed with markdown-it-py."""
+"""Markdown: paragraphs, headings and pipe tables.
+
+Pipe rows are read leniently, line by line, rather than by the GFM rule that cuts every row to
+its delimiter row's width: Markdown made by converters from PDFs often has rows wider than their
+header, and a cut row loses its last numbers.
+"""
 
 from __future__ import annotations
 
-from markdown_it import MarkdownIt
+import re
 
 from service.document import Cell, Document, DocumentBuilder
 from service.ingest.decode import decode
 
-_PARSER = MarkdownIt("commonmark").enable("table")
+_DELIMITER = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
 
 def load(data: bytes) -> Document:
@@ -16,39 +24,27 @@ def load(data: bytes) -> Document:
 
 def parse(source: str) -> Document:
     builder = DocumentBuilder("md")
-    tokens = _PARSER.parse(source)
     rows: list[list[Cell]] = []
-    row: list[Cell] | None = None
-    in_cell = False
-    for token in tokens:
-        if token.type == "table_open":
-            rows = []
-        elif token.type == "tr_open":
-            row = []
-        elif token.type == "tr_close":
-            rows.append(row or [])
-            row = None
-        elif token.type in ("th_open", "td_open"):
-            in_cell = True
-        elif token.type in ("th_close", "td_close"):
-            in_cell = False
-        elif token.type == "table_close":
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("|"):
+            if not _DELIMITER.match(stripped):
+                rows.append(_cells(stripped, len(rows)))
+            continue
+        if rows:
             builder.table(rows)
-        elif token.type == "inline":
-            if in_cell and row is not None:
-                row.append(Cell(text=_plain(token).strip(), row=len(rows), col=len(row)))
-            else:
-                for line in _plain(token).split("\n"):
-                    builder.paragraph(line)
+            rows = []
+        builder.paragraph(_plain(stripped))
+    if rows:
+        builder.table(rows)
     return builder.build()
 
 
-def _plain(inline) -> str:
-    """Inline text without markup: emphasis and links keep their words, breaks become new lines."""
-    parts = []
-    for child in inline.children or []:
-        if child.type in ("softbreak", "hardbreak"):
-            parts.append("\n")
-        elif child.type in ("text", "code_inline"):
-            parts.append(child.content)
-    return "".join(parts)
+def _cells(line: str, row: int) -> list[Cell]:
+    parts = re.split(r"(?<!\\)\|", line.strip().strip("|"))
+    return [Cell(text=_plain(part.strip()).replace("\\|", "|"), row=row, col=col) for col, part in enumerate(parts)]
+
+
+def _plain(text: str) -> str:
+    """Text without Markdown markup: headings, emphasis and links keep their words."""
+    return _EMPHASIS.sub("", _LINK.sub(r"\1", _HEADING.sub("", text)))
