@@ -2,7 +2,8 @@
 
 A modality is how a gold report reaches extraction: "source" is the file as published; the others
 re-render the gold report with eval/render.py (pasted text, tab-separated text, one cell per line,
-a web page, a Word file). Results are plain dicts with stable keys, written by eval/output.py.
+a web page, a Word file) or print it on paper with eval/modalities.py (a digital PDF, scans at
+200 and 150 dpi, phone photos). Results are plain dicts with stable keys, written by eval/output.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from eval import mutations, render
+from eval import modalities, mutations, render
 from eval.score import CellScore, META_KEYS, group, score_cells, score_meta, summarise, worst_keys
 from service import __version__, pipeline
 from service.check import check
@@ -28,7 +29,7 @@ from service.registry import registry
 from service.report import Report, report_from_flat
 
 RENDERED = {"text": "text_indented", "tsv": "text_tsv", "lines": "text_lines", "html": "html", "docx": "docx"}
-MODALITIES = ("source", *RENDERED)
+MODALITIES = ("source", *RENDERED, *modalities.MODALITIES)
 DEFAULT_MODALITIES = ("source", "text", "html", "docx")
 
 
@@ -59,6 +60,8 @@ def _input(report_dir: Path, gold: dict, modality: str) -> tuple[bytes, str]:
     if modality == "source":
         source = report_dir / gold["source"]
         return source.read_bytes(), source.name
+    if modality in modalities.MODALITIES:
+        return modalities.render_modality(gold, modality)
     return render.render(gold, RENDERED[modality])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service.correct import correct_ocr
 from service.document import Document
 from service.extract import NotAReportError, extract
 from service.ingest import IngestError, load
@@ -26,7 +27,7 @@ def read(data: bytes, filename: str) -> tuple[Document, Report]:
     """The Document as well as the Report, for callers that show or verify where values came from."""
     try:
         document = load(data, filename)
-        return document, extract(document)
+        return document, correct_ocr(extract(document))  # before anything downstream sees the OCR slips
     except IngestError as exc:
         raise InputError(exc.message, exc.detail) from exc
     except NotAReportError as exc:

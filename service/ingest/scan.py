@@ -29,7 +29,9 @@ _A4_HEIGHT_INCHES = 11.69
 _POINTS_PER_PIXEL = 72 / WORK_DPI
 _MIN_LINE_GAP = 2  # pixel rows without ink that separate two text lines
 _SPECK_AREA = 20  # pixels; a full stop at 9 pt is about 9
-_SPECK_REACH = 15  # a blob this close to a character belongs to it
+# A small blob within this reach of a character (rows, columns) belongs to it: a decimal point
+# sits in the line, up to a character's width away; dust above or below the line is not text.
+_SPECK_REACH = (7, 25)
 
 
 @dataclass
@@ -168,7 +170,7 @@ def _specks(ink: np.ndarray) -> np.ndarray:
     small[0] = False
     characters = ink.copy()
     characters[small[labels]] = 0
-    near = cv2.dilate(characters, np.ones((_SPECK_REACH, _SPECK_REACH), np.uint8))
+    near = cv2.dilate(characters, np.ones(_SPECK_REACH, np.uint8))
     isolated = small[labels] & (near == 0)
     return cv2.dilate(isolated.astype(np.uint8) * 255, np.ones((3, 3), np.uint8))
 
