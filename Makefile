@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test serve bench clean
+.PHONY: test serve bench clean fonts
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,13 +12,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+test: $(STAMP) fonts
 	$(BIN)/python -m pytest -q
+
+# eval/modalities.py prints gold reports in AR PL UMing (Debian's fonts-arphic-uming, a TrueType
+# Song face); install it only when missing.
+fonts:
+	@dpkg -s fonts-arphic-uming >/dev/null 2>&1 || { S=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$S apt-get update && $$S apt-get install -y --no-install-recommends fonts-arphic-uming; }
 
 serve: $(STAMP)
 	$(BIN)/nianbao serve --host 127.0.0.1 --port 8000
 
-bench: $(STAMP)
+bench: $(STAMP) fonts
 	$(BIN)/python -m eval.bench --out eval/results/bench.json
 
 clean:
