@@ -18,6 +18,8 @@ def summary(job: ReportJob) -> dict:
         "progress": {"stage": job.stage, "percent": job.percent},
         "agency": job.agency, "year": job.year, "error": job.error,
         "findings_count": {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")},
+        "crossyear": [{"rule": f["rule"], "severity": f["severity"], "message": f["message"]}
+                      for f in findings if f["rule"].startswith("crossyear.")],  # for the page's batch view
         "created": job.created.isoformat() if job.created else None,
     }
 
