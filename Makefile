@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test serve bench clean fonts
+.PHONY: test serve bench clean fonts browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) fonts
+test: $(STAMP) browser fonts
 	$(BIN)/python -m pytest -q
+
+# The page test drives Debian's chromium (never a downloaded browser); install it only when missing.
+browser:
+	@command -v chromium >/dev/null || { S=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$S apt-get update && $$S apt-get install -y --no-install-recommends chromium; }
 
 # eval/modalities.py prints gold reports in AR PL UMing (Debian's fonts-arphic-uming, a TrueType
 # Song face); install it only when missing.
