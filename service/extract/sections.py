@@ -10,6 +10,8 @@ from service.registry import Section, registry
 from service.textnorm import halfwidth, has_top_level_numbering, normalize_label
 
 _SUB_NUMBERING = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|[①-⑩])")
+_PROBLEMS, _OTHER = "problems_and_improvements", "other_matters"
+_PROBLEM_WORDS = ("问题", "改进")
 _MAX_EXTRA = 14  # characters a heading may carry beyond its keyword ("政府信息公开", "的", …)
 
 
@@ -62,4 +64,18 @@ def section_texts(document: Document, headings: list[Heading]) -> dict[str, str 
     for heading, following in zip(headings, headings[1:] + [None]):
         end = following.start if following else len(document.text)
         texts[heading.section.key] = document.text[heading.end:end].strip() or None
+    if texts[_PROBLEMS] is None:
+        texts[_PROBLEMS] = _unheaded_problems(document, headings)
     return texts
+
+
+def _unheaded_problems(document: Document, headings: list[Heading]) -> str | None:
+    """Section 五 whose heading was lost (as converters of PDFs lose lines): the text between the
+    last table and the 六 heading, when it speaks of problems or improvements."""
+    after = next((h for h in headings if h.section.key == _OTHER), None)
+    end = after.start if after else len(document.text)
+    tables = [b.location.end for b in document.blocks if isinstance(b, Table) and b.location.end <= end]
+    if not tables:
+        return None
+    text = document.text[tables[-1]:end].strip()
+    return text if any(word in text for word in _PROBLEM_WORDS) else None

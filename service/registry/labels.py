@@ -16,17 +16,27 @@ _MIN_FUZZY = 82
 
 
 def match(text: str, candidates: Sequence[L]) -> tuple[L | None, float]:
-    """Best candidate for a printed label and a confidence in [0, 1]; (None, 0) when nothing fits."""
+    """Best candidate for a printed label and a confidence in [0, 1]; (None, 0) when nothing fits
+    or when two candidates fit equally well (a fragment such as "行政机关不再处理其政府信息公"
+    belongs to two rows: placing it is left to its position)."""
     printed = normalize_label(text)
     if not printed:
         return None, 0.0
-    best, best_score, best_len = None, 0.0, 0
+    best, best_rank, tied = None, (0.0, 0), False
     for candidate in candidates:
-        for name in candidate.names:
-            score = _score(printed, name)
-            if score > best_score or (score == best_score and score and len(name) > best_len):
-                best, best_score, best_len = candidate, score, len(name)
-    return best, best_score
+        rank = max((_rank(printed, name) for name in candidate.names), default=(0.0, 0))
+        if rank[0] and rank > best_rank:
+            best, best_rank, tied = candidate, rank, False
+        elif rank[0] and rank == best_rank and candidate is not best:
+            tied = True
+    return (None, 0.0) if tied or best is None else (best, best_rank[0])
+
+
+def _rank(printed: str, name: str) -> tuple[float, int]:
+    """(score, specificity): among names found inside the printed label the longest is the most
+    specific; a printed fragment found inside several names says nothing more by their length."""
+    score = _score(printed, name)
+    return score, len(name) if score >= 0.9 else 0
 
 
 def _score(printed: str, name: str) -> float:
