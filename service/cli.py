@@ -172,3 +172,128 @@ def serve_command(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     err.print(f"Nianbao 服务：http://{host}:{port}  数据目录：{settings.data_dir.resolve()}", highlight=False)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+EXIT_STORE_UNAVAILABLE = 4
+
+
+def open_vector_store(data_dir: Path, create: bool):
+    """The store the settings name; None when the embedded one does not exist yet and `create` is off."""
+    from service.settings import Settings
+    from service.store import StoreUnavailable, open_store
+
+    settings = Settings(data_dir=data_dir)
+    if not settings.chroma_url and not create and not settings.chroma_dir.exists():
+        err.print(f"[yellow]提示：[/yellow]本地向量库 {settings.chroma_dir} 不存在，未检索往年第五部分；"
+                  "可先运行 nianbao index 存入往年报告", highlight=False, soft_wrap=True)
+        return None
+    try:
+        store, warning = open_store(settings.chroma_dir, settings.chroma_url, settings.chroma_fallback)
+    except StoreUnavailable as exc:
+        fail(exc.message, EXIT_STORE_UNAVAILABLE)
+    if warning:
+        err.print(f"[yellow]警告：[/yellow]{warning}", highlight=False, soft_wrap=True)
+    return store
+
+
+def report_files(paths: list[Path]) -> list[Path]:
+    """Files as given, directories expanded (recursively) to the formats a loader reads."""
+    from service.ingest import LOADERS
+
+    found = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in LOADERS)
+        elif path.is_file():
+            found.append(path)
+        else:
+            fail(f"文件或目录不存在：{path}")
+    return found
+
+
+def index_one(store, path: Path) -> str:
+    """Extract, check and store one report; a Chinese line saying what happened."""
+    from service.check import check
+    from service.draft.facts import NoFiguresError, collect
+
+    if path.stat().st_size > MAX_BYTES:
+        raise pipeline.InputError(f"文件过大，上限为 {MAX_BYTES / 1048576:.0f} MB")
+    report = load_flat(path) if path.suffix.lower() == ".json" else pipeline.extract_bytes(path.read_bytes(), path.name)
+    findings = check(report)
+    try:
+        facts = collect(report, None, findings)
+    except NoFiguresError as exc:
+        raise pipeline.InputError(exc.message) from exc
+    done = store.index(report, findings, facts)
+    return f"{'已替换' if done.replaced else '已索引'} {done.agency or '（机关不详）'} {done.year or ''} 年：" \
+           f"{done.passages} 段正文，{done.findings} 条事实与检查结果"
+
+
+def load_flat(path: Path) -> Report:
+    try:
+        return report_from_flat(json.loads(path.read_bytes().decode("utf-8-sig")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise pipeline.InputError(f"JSON 格式错误：{exc}") from exc
+    except FlatInputError as exc:
+        raise pipeline.InputError(str(exc)) from exc
+
+
+@app.command("index")
+def index_command(
+    paths: list[Path] = typer.Argument(..., help="报告文件或目录（目录内的报告逐个索引），也可为 gold.json 格式的 JSON"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
+) -> None:
+    """抽取报告并存入向量库（各部分正文、事实与检查结果），供起草第五部分时检索。同一机关同一年度的报告重复索引时替换旧记录。"""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    files = report_files(paths)
+    if not files:
+        fail("没有找到可索引的报告文件")
+    store = open_vector_store(data_dir, create=True)
+    indexed, skipped = 0, []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("索引中", total=len(files))
+        for path in files:
+            progress.update(task, description=path.name)
+            try:
+                progress.console.print(f"{path}：{index_one(store, path)}", highlight=False, soft_wrap=True)
+                indexed += 1
+            except pipeline.InputError as exc:
+                skipped.append(path)
+                progress.console.print(f"[yellow]跳过[/yellow] {path}：{exc.message}", highlight=False, soft_wrap=True)
+            progress.advance(task)
+    err.print(f"完成：索引 {indexed} 份，跳过 {len(skipped)} 份；向量库共 {store.count()} 份报告", highlight=False, soft_wrap=True)
+    if not indexed:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command("draft")
+def draft_command(
+    file: Path = typer.Argument(..., help="本年度报告文件，或 gold.json 格式的 JSON"),
+    previous: list[Path] | None = typer.Option(None, "--previous", help="本机关往年的报告（可多次给出）：同比数据与防雷同比对"),
+    output: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text 或 json"),
+    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录（向量库所在）"),
+) -> None:
+    """起草第五部分“存在的主要问题及改进情况”：数字均来自本年数据，并与往年文字比对防止雷同。本报告自身的第五部分不作为输入。"""
+    from service.check import check
+    from service.draft import NoFiguresError, draft, hide_own_section
+
+    report = load_report(file)
+    earlier = sorted((load_report(p) for p in previous or []), key=lambda r: -(r.meta.year or 0))
+    last = next((r for r in earlier if report.meta.year and r.meta.year == report.meta.year - 1), None)
+    store = open_vector_store(data_dir, create=False)
+    if store is not None and not store.count():
+        err.print("[yellow]提示：[/yellow]向量库为空，未检索往年第五部分；可先运行 nianbao index 存入往年报告",
+                  highlight=False, soft_wrap=True)
+    try:
+        result = draft(report, last, check(hide_own_section(report), last),
+                       history=[r for r in earlier if r is not last], store=store)
+    except NoFiguresError as exc:
+        fail(exc.message)
+    if output is CheckFormat.json:
+        print(result.model_dump_json(indent=1))
+        return
+    from service.draft.view import print_draft
+
+    print_draft(result, Console())

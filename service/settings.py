@@ -19,6 +19,12 @@ class Settings(BaseSettings):
     max_files: int = 500  # per request, zip members included
     max_zip_bytes: int = 200 * 1024 * 1024  # uncompressed, per archive
     workers: int = 1
+    chroma_url: str | None = None  # a chroma server (http://host:port); default: embedded in the data directory
+    chroma_fallback: bool = False  # when the server is down, use the embedded store instead of failing
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
 
     @property
     def database(self) -> str:

@@ -149,9 +149,9 @@ def test_bad_corrections_are_422(client, city, body, message) -> None:
 
 def test_draft_cites_its_facts(client, city) -> None:
     body = client.post(f"/api/reports/{city['id']}/draft").json()
-    assert body["text"].startswith("（一）存在的主要问题") and "[F" in body["text"]
-    assert body["mode"] == "offline" and body["facts"]
-    assert client.get(f"/api/reports/{city['id']}").json()["draft"]["text"] == body["text"]
+    assert body["draft"].startswith("（一）存在的主要问题") and "[F" in body["draft"]
+    assert body["method"] == "fallback" and body["findings"] and all(c["passed"] for c in body["checks"])
+    assert client.get(f"/api/reports/{city['id']}").json()["draft"]["draft"] == body["draft"]
 
 
 def test_exports(client, city) -> None:

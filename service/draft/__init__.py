@@ -1,51 +1,112 @@
-"""Draft section 五 (存在的主要问题及改进情况) from this year's facts. Public entry point: `draft`.
+"""Draft section 五 (存在的主要问题及改进情况). Public entry point: `draft`.
 
-Without a configured model the draft is assembled deterministically from the facts and labelled
-as such; every sentence cites the facts it states, so every number in it is grounded.
+figures → facts (with ids) → the agency's own earlier section 五 and similar agencies' (store) →
+draft → checks (numbers grounded, no copying of last year, structure, length) → Draft.
+The report's own section 五 is never read: it is removed before anything else happens.
+Without a model the draft is assembled from the facts (`fallback`) and labelled as such.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Literal
+
 from pydantic import BaseModel
 
 from service.check import Finding
-from service.draft.facts import Fact, collect
+from service.draft import fallback
+from service.draft.checks import (MAX_OVERLAP, DraftCheck, check_length, check_numbers, check_overlap,
+                                  check_structure, cited_ids, drop_ungrounded, overlap)
+from service.draft.facts import Fact, NoFiguresError, collect, grounded_numbers
+from service.draft.retrieve import PROBLEMS, Example, Examples, own_history, similar_agencies
 from service.report import Report
 
-__all__ = ["Draft", "Fact", "draft"]
+if TYPE_CHECKING:
+    from service.store import Store
 
-# What an office typically does about each kind of problem; no figure appears in these words.
-_MEASURES = {
-    "not_held": "加强申请指引和答复说明，对不属于本机关掌握的信息告知申请人相关机关及联系方式",
-    "carried_forward": "加快在办申请的办理进度，严格在法定期限内答复",
-    "review_litigation": "规范依申请公开答复的程序和法律依据，降低被复议、诉讼纠错的风险",
-    "check_errors": "建立年报数据复核机制，发布前逐项核对表格勾稽关系",
-    "text_mismatch": "核对正文数字与统计表格，确保前后一致",
-    "blank_cells": "按模板要求填写统计表格，没有数量的栏目填写 0",
-}
-_GENERAL_PROBLEM = "政府信息公开工作的主动性和精细化水平仍需提升"
-_GENERAL_MEASURE = "继续落实《中华人民共和国政府信息公开条例》，加强业务培训和监督检查"
+__all__ = ["Draft", "Fact", "NoFiguresError", "draft", "hide_own_section"]
+
+
+class DraftFinding(BaseModel):
+    id: str
+    kind: str
+    numbers: list[int | float]
+    text: str
+    problem: bool
+
+
+class Citation(BaseModel):
+    id: str
+    kind: str  # "finding", or for passages "own" (the agency's earlier report) / "similar"
+    text: str
+    agency: str | None = None
+    year: int | None = None
+    report_id: str | None = None
 
 
 class Draft(BaseModel):
-    text: str
-    mode: str  # "offline" (deterministic) or "llm"
+    draft: str
+    method: Literal["llm", "fallback"]
     label: str
-    facts: list[Fact]
+    findings: list[DraftFinding]  # the facts the draft was written from
+    citations: list[Citation]  # every id the draft cites
+    examples: list[Citation]  # past section 五 passages retrieved for it
+    checks: list[DraftCheck]
+    flags: list[str]  # e.g. "内容雷同" when no wording got under the overlap limit
 
 
-def draft(report: Report, previous: Report | None = None, findings: list[Finding] = ()) -> Draft:
-    facts = collect(report, previous, findings)
-    problems = [f for f in facts if f.problem]
-    lines = ["（一）存在的主要问题"]
-    if problems:
-        lines += [f"{i}. {f.sentence}[{f.id}]。" for i, f in enumerate(problems, start=1)]
-    else:
-        context = facts[0]
-        lines.append(f"1. {context.sentence}[{context.id}]，{_GENERAL_PROBLEM}。")
-    lines.append("（二）改进情况")
-    measures = [(f, _MEASURES[f.kind]) for f in problems if f.kind in _MEASURES]
-    lines += [f"{i}. 针对{f.sentence.split('，')[0]}[{f.id}]，{measure}。" for i, (f, measure) in enumerate(measures, 1)]
-    lines.append(f"{len(measures) + 1}. {_GENERAL_MEASURE}。")
-    return Draft(text="\n".join(lines), mode="offline", label="离线草稿：未配置大模型，依据本年数据和检查结果自动生成，请修改后使用",
-                 facts=facts)
+def hide_own_section(report: Report) -> Report:
+    return report.model_copy(update={"sections": {k: v for k, v in report.sections.items() if k != PROBLEMS}})
+
+
+def draft(report: Report, previous: Report | None = None, findings: list[Finding] = (), *,
+          history: list[Report] = (), store: Store | None = None) -> Draft:
+    """`previous` is last year's report (year-on-year facts); `history` the agency's older ones.
+
+    Raises NoFiguresError for a report without a single figure.
+    """
+    report = hide_own_section(report)
+    earlier = [r for r in (previous, *history) if r is not None]
+    examples = own_history(report, earlier, store)
+    facts = collect(report, previous or examples.previous, findings)
+    if store is not None:
+        examples.similar = similar_agencies(report, facts, store, first_id=len(examples.own) + 1)
+    text, checks = _write_fallback(facts, examples)
+    return Draft(draft=text, method="fallback", label=fallback.LABEL,
+                 findings=[DraftFinding(id=f.id, kind=f.kind, numbers=list(f.numbers.values()), text=f.text,
+                                        problem=f.problem) for f in facts],
+                 citations=_citations(text, facts, examples), examples=[_citation(e) for e in examples.all()],
+                 checks=checks, flags=[c.flag for c in checks if c.flag])
+
+
+def _write_fallback(facts: list[Fact], examples: Examples) -> tuple[str, list[DraftCheck]]:
+    """The first wording whose overlap with the agency's earlier texts is in bounds, else the least similar."""
+    earlier = examples.own_texts()
+    best, best_overlap, attempts = "", 2.0, 0
+    for variant in range(fallback.VARIANTS):
+        attempts += 1
+        text = fallback.compose(facts, variant)
+        worst = max((overlap(text, t) for t in earlier.values()), default=0.0)
+        if worst < best_overlap:
+            best, best_overlap = text, worst
+        if worst <= MAX_OVERLAP:
+            break
+    return _checked(best, facts, earlier, attempts)
+
+
+def _checked(text: str, facts: list[Fact], earlier: dict[str, str], attempts: int) -> tuple[str, list[DraftCheck]]:
+    allowed = grounded_numbers(facts)
+    if not check_numbers(text, allowed).passed:
+        text = drop_ungrounded(text, allowed)  # a sentence with an unknown number is dropped, never kept
+    return text, [check_numbers(text, allowed), check_overlap(text, earlier, attempts),
+                  check_structure(text), check_length(text)]
+
+
+def _citation(example: Example) -> Citation:
+    return Citation(id=example.id, kind=example.kind, text=example.text, agency=example.agency,
+                    year=example.year, report_id=example.report_id)
+
+
+def _citations(text: str, facts: list[Fact], examples: Examples) -> list[Citation]:
+    ids = cited_ids(text)
+    return [Citation(id=f.id, kind="finding", text=f.text) for f in facts if f.id in ids] + \
+        [_citation(e) for e in examples.all() if e.id in ids]

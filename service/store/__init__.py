@@ -1,0 +1,239 @@
+"""Store: past reports, their sections and their findings in chromadb. Public entry point: `open_store`.
+
+Three collections, each record carrying the report's agency, region, level, year and template:
+- `reports`   one record per report: the agency's name (embedded, to find an agency's own past
+              reports and its neighbours) and the report's figures as flat JSON;
+- `sections`  the prose sections cut into passages (embedded), metadata `section` = registry key;
+- `findings`  this report's facts and checker findings, one sentence each (embedded, to find
+              agencies with the same problems).
+A report's id is its agency key and year, so indexing a corrected or re-formatted copy of a report
+replaces the old records; every record of a report is deleted before it is written again.
+
+The store knows nothing of the environment: the rim passes a directory or a server URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Protocol
+from urllib.parse import urlparse
+
+from service.agency import parse_agency
+from service.check import Finding
+from service.report import Report, report_from_flat
+from service.store.chunks import chunk
+
+__all__ = ["IndexResult", "Passage", "PastReport", "Store", "StoreUnavailable", "open_store", "report_id"]
+
+log = logging.getLogger(__name__)
+
+# Sections whose text is a table: their figures live in the report's fields; embedded they are noise.
+TABLE_SECTIONS = frozenset({"proactive", "requests", "review_litigation"})
+PROBLEMS = "problems_and_improvements"
+_CANDIDATES = 20  # nearest agencies fetched before own reports are moved to the front
+
+
+class StoreUnavailable(RuntimeError):
+    """The vector store cannot be opened or reached; `message` is Chinese."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(detail or message)
+        self.message = message
+
+
+class FactLike(Protocol):
+    id: str
+    kind: str
+    text: str
+    problem: bool
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    text: str
+    report_id: str
+    agency: str
+    year: int
+    section: str
+    distance: float | None = None
+
+
+@dataclass(frozen=True)
+class PastReport:
+    report_id: str
+    agency: str
+    year: int
+    distance: float
+    own: bool  # the same agency (same agency key), not merely a similar one
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    report_id: str
+    agency: str
+    year: int
+    passages: int
+    findings: int
+    replaced: bool
+
+
+def report_id(report: Report) -> str:
+    """Agency key and year; a content hash when either is unknown."""
+    key = parse_agency(report.meta.agency).key
+    if key and report.meta.year:
+        return f"{key}-{report.meta.year}"
+    flat = json.dumps(report.flat(), ensure_ascii=False, sort_keys=True)
+    return "report-" + hashlib.sha256(flat.encode()).hexdigest()[:16]
+
+
+def _metadata(report: Report) -> dict[str, str | int]:
+    agency = parse_agency(report.meta.agency)
+    return {"report_id": report_id(report), "agency": agency.name, "agency_key": agency.key,
+            "region": agency.region, "level": agency.level, "kind": agency.kind,
+            "year": report.meta.year or 0, "template": report.meta.template or ""}
+
+
+def _profile(report: Report) -> str:
+    """What the `reports` collection embeds: who wrote the report, as plainly as possible."""
+    return report.meta.agency or report.meta.title or ""
+
+
+class Store:
+    def __init__(self, client) -> None:
+        from service.store.embedding import E5Embedding
+
+        embedding = E5Embedding()
+        space = {"hnsw:space": "cosine"}
+        self.reports = client.get_or_create_collection("reports", embedding_function=embedding, metadata=space)
+        self.sections = client.get_or_create_collection("sections", embedding_function=embedding, metadata=space)
+        self.findings = client.get_or_create_collection("findings", embedding_function=embedding, metadata=space)
+
+    # ------------------------------------------------------------------------------------- writing
+    def index(self, report: Report, findings: Iterable[Finding] = (), facts: Iterable[FactLike] = ()) -> IndexResult:
+        meta = _metadata(report)
+        rid = meta["report_id"]
+        replaced = bool(self.reports.get(ids=[rid])["ids"])
+        self.delete(rid)
+        self.reports.add(ids=[rid], documents=[_profile(report) or rid],
+                         metadatas=[{**meta, "title": report.meta.title or "",
+                                     "flat": json.dumps(report.flat(), ensure_ascii=False)}])
+        passages = [(key, i, text) for key, body in report.sections.items()
+                    if body and key not in TABLE_SECTIONS for i, text in enumerate(chunk(body))]
+        if passages:
+            self.sections.add(ids=[f"{rid}:{key}:{i}" for key, i, _ in passages],
+                              documents=[text for _, _, text in passages],
+                              metadatas=[{**meta, "section": key, "part": i} for key, i, _ in passages])
+        notes = [(f"fact:{f.id}", f.kind, f.text, f.problem) for f in facts]
+        notes += [(f"check:{i}", f.rule, f.message, f.severity != "info") for i, f in enumerate(findings)]
+        if notes:
+            self.findings.add(ids=[f"{rid}:{n}" for n, *_ in notes], documents=[text for _, _, text, _ in notes],
+                              metadatas=[{**meta, "rule": rule, "problem": problem} for _, rule, _, problem in notes])
+        return IndexResult(rid, str(meta["agency"]), int(meta["year"]), len(passages), len(notes), replaced)
+
+    def delete(self, rid: str) -> None:
+        for collection in (self.reports, self.sections, self.findings):
+            collection.delete(where={"report_id": rid})
+
+    # ------------------------------------------------------------------------------------- reading
+    def count(self) -> int:
+        return self.reports.count()
+
+    def past_reports(self, report: Report, limit: int = 5) -> list[PastReport]:
+        """Earlier reports, the agency's own first (newest first), then the agencies nearest by name."""
+        total = self.count()
+        if not total or not _profile(report):
+            return []
+        where = {"year": {"$lt": report.meta.year}} if report.meta.year else None
+        found = self.reports.query(query_texts=[_profile(report)], n_results=min(_CANDIDATES, total), where=where,
+                                   include=["metadatas", "distances"])
+        key = parse_agency(report.meta.agency).key
+        hits = [PastReport(m["report_id"], m["agency"], m["year"], d, own=m["agency_key"] == key)
+                for m, d in zip(found["metadatas"][0], found["distances"][0]) if m["report_id"] != report_id(report)]
+        return sorted(hits, key=lambda h: (not h.own, -h.year if h.own else 0, h.distance))[:limit]
+
+    def stored_report(self, rid: str) -> Report | None:
+        got = self.reports.get(ids=[rid], include=["metadatas"])
+        return report_from_flat(json.loads(got["metadatas"][0]["flat"])) if got["ids"] else None
+
+    def section_passages(self, rid: str, section: str = PROBLEMS) -> list[Passage]:
+        got = self.sections.get(where={"$and": [{"report_id": rid}, {"section": section}]},
+                                include=["documents", "metadatas"])
+        parts = sorted(zip(got["metadatas"], got["documents"], got["ids"]), key=lambda p: p[0]["part"])
+        return [_passage(i, text, m) for m, text, i in parts]
+
+    def similar_problems(self, report: Report, texts: list[str], limit: int = 3) -> list[Passage]:
+        """Section 五 of other agencies whose facts and findings read most like `texts`."""
+        if not texts or not self.findings.count():
+            return []
+        key = parse_agency(report.meta.agency).key
+        where: dict = {"$and": [{"agency_key": {"$ne": key}}, {"problem": True}]}
+        if report.meta.year:
+            where["$and"].append({"year": {"$lte": report.meta.year}})
+        found = self.findings.query(query_texts=texts, n_results=min(10, self.findings.count()), where=where,
+                                    include=["metadatas", "distances"])
+        best: dict[str, float] = {}
+        for metas, distances in zip(found["metadatas"], found["distances"]):
+            for m, d in zip(metas, distances):
+                best[m["report_id"]] = min(d, best.get(m["report_id"], d))
+        out = []
+        for rid in sorted(best, key=best.get):
+            first = self.section_passages(rid)[:1]
+            out += [Passage(p.id, p.text, p.report_id, p.agency, p.year, p.section, best[rid]) for p in first]
+            if len(out) == limit:
+                break
+        return out
+
+
+def _passage(pid: str, text: str, meta: dict, distance: float | None = None) -> Passage:
+    return Passage(pid, text, meta["report_id"], meta["agency"], meta["year"], meta["section"], distance)
+
+
+def open_store(path: Path | None = None, url: str | None = None, fallback: bool = False) -> tuple[Store, str | None]:
+    """A chroma server when `url` is given, else the embedded store under `path`.
+
+    When the server cannot be reached the embedded store is used only if `fallback` is set;
+    the second value is then a Chinese warning saying so.
+    """
+    import chromadb
+
+    if url:
+        try:
+            return Store(_http_client(url)), None
+        except StoreUnavailable as exc:
+            if not fallback or path is None:
+                raise
+            log.warning("chroma server %s unreachable, using embedded store: %s", url, exc)
+            warning = f"{exc.message}；已按配置改用本地向量库 {path}"
+    else:
+        warning = None
+    if path is None:
+        raise StoreUnavailable("未配置向量库：需要数据目录或 NIANBAO_CHROMA_URL")
+    try:
+        return Store(chromadb.PersistentClient(path=str(path), settings=_settings())), warning
+    except Exception as exc:  # chroma raises plain exceptions for a locked, corrupt or unwritable directory
+        raise StoreUnavailable(f"无法打开本地向量库 {path}：{exc}", str(exc)) from exc
+
+
+def _settings():
+    """Fresh each time: chroma's client constructors write into the settings they are given."""
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False)  # nothing leaves the machine
+
+
+def _http_client(url: str):
+    import chromadb
+
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise StoreUnavailable(f"向量库地址无效：{url}（应为 http://主机:端口）")
+    try:
+        return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                                   ssl=parsed.scheme == "https", settings=_settings())
+    except Exception as exc:  # chroma reports an unreachable server as ValueError, others as transport errors
+        raise StoreUnavailable(f"无法连接向量库服务 {url}，请确认 chroma 服务已启动", str(exc)) from exc
