@@ -108,6 +108,39 @@ def bench_cli(repeats: int) -> dict:
     return {"report": source.parent.name, **_summary(samples)}
 
 
+def bench_drafting() -> dict:
+    """Index time per report (cold embeddings), retrieval latency and draft time, on an embedded store holding
+    the gold reports and generated variants (eval/variants.py)."""
+    from eval.variants import generate
+    from service.draft import draft
+    from service.draft.facts import collect
+    from service.report import report_from_flat
+    from service.store import open_store
+
+    golds = [json.loads(p.read_text("utf-8")) for d in GOLD_DIRS for p in sorted(d.glob("*/gold.json"))]
+    reports = [report_from_flat(g) for g in golds + generate(golds)]
+    with tempfile.TemporaryDirectory() as directory:
+        store, _ = open_store(Path(directory))
+        index_ms = []
+        for report in reports:
+            findings = check(report)
+            started = time.perf_counter()
+            store.index(report, findings, collect(report, None, findings))
+            index_ms.append((time.perf_counter() - started) * 1000)
+        query_ms, draft_store_ms = [], []
+        for report in reports:
+            started = time.perf_counter()
+            store.past_reports(report)
+            query_ms.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            draft(report, None, check(report), store=store)
+            draft_store_ms.append((time.perf_counter() - started) * 1000)
+        draft_ms = [_time_ms(lambda: draft(report, None, check(report)), 1)[0] for report in reports]
+    return {"reports": len(reports), "generated": len(reports) - len(golds),
+            "index_per_report": _summary(index_ms), "query_past_reports": _summary(query_ms),
+            "draft_fallback": _summary(draft_ms), "draft_fallback_with_store": _summary(draft_store_ms)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "bench.json")
@@ -123,6 +156,7 @@ def main() -> None:
         "cli_wall": bench_cli(max(3, args.repeats // 6)),
         "mutations": mutations.run(args.mutations, seed=20261125),
         "service": bench_service(args.uploads),
+        "drafting": bench_drafting(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +168,11 @@ def main() -> None:
     service = result["service"]
     print(f"service: {service['finished']}/{service['uploads']} uploads done, {service['reports_per_minute']} reports/min, "
           f"upload-to-done p50 {service['p50_s']} s, p95 {service['p95_s']} s")
+    drafting = result["drafting"]
+    print(f"store: index median {drafting['index_per_report']['median_ms']} ms per report ({drafting['reports']} reports, "
+          f"{drafting['generated']} generated), past-report query median {drafting['query_past_reports']['median_ms']} ms; "
+          f"draft median {drafting['draft_fallback']['median_ms']} ms, with retrieval "
+          f"{drafting['draft_fallback_with_store']['median_ms']} ms")
     mutations.print_table(result["mutations"])
     print(f"written to {args.out}")
 

@@ -43,6 +43,12 @@ def print_summary(result: dict, console: Console) -> None:
         console.print(f"检查器变异基准：检出 {_pct(bench['detection'])}，定位 top-1 {_pct(bench['top1'])}，"
                       f"top-3 {_pct(bench['top3'])}，还原数值 {_pct(bench['value_recovery'])}", highlight=False)
     console.print(f"一致的 gold 报告上误报错误：{checker['false_errors_on_consistent_gold']}", highlight=False)
+    drafting = result.get("drafting")
+    if drafting:
+        console.print(f"第五部分草稿（{drafting['method']}，{drafting['reports']} 份）：数字有据 "
+                      f"{_pct(drafting['grounded_number_rate'])}，结构完整 {_pct(drafting['structure_rate'])}，"
+                      f"与同机关上年重合最高 {_pct(drafting['overlap_previous_max'])}；与原文 ROUGE-L "
+                      f"{drafting['rouge_l_mean']}、字 F1 {drafting['char_f1_mean']}（仅供参考）", highlight=False)
     for worst in result["worst_keys"][:10]:
         example = worst["examples"][0]
         console.print(f"  {worst['key']}  错 {worst['errors']} 次，如 {example['report']}·{example['modality']}："
@@ -69,6 +75,9 @@ def _markdown(result: dict) -> str:
     for w in result["worst_keys"]:
         e = w["examples"][0]
         lines.append(f"| {w['key']} | {w['errors']} | {e['report']} · {e['modality']}: {e['expected']!r} → {e['got']!r} |")
+    if result.get("drafting"):
+        summary = {k: v for k, v in result["drafting"].items() if k != "by_report"}
+        lines += ["", "## Drafting (section 五)", "", "```", json.dumps(summary, ensure_ascii=False, indent=1), "```"]
     lines += ["", "## Checker", "", "```", json.dumps(result["checker"], ensure_ascii=False, indent=1)[:4000], "```",
               "", f"Provenance grounded: {_pct(result['provenance']['share'])}. Peak RSS {result['cost']['peak_rss_mb']} MB."]
     return "\n".join(lines) + "\n"

@@ -166,7 +166,7 @@ def evaluate(directories: list[Path], modalities: tuple[str, ...] = DEFAULT_MODA
         "latency": {m: _latency([r for r in runs if r.modality == m]) for m in modalities},
         "cost": {"llm_calls": 0, "llm_tokens": 0, "note": "the rule pipeline makes no LLM calls",
                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
-        "drafting": None,
+        "drafting": evaluate_drafting([g for _, g in reports]),
     }
 
 

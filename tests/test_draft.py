@@ -161,3 +161,14 @@ def test_grounded_numbers_are_the_facts_values() -> None:
     report = extracted(gold_report_dirs()[0])
     facts = collect(report)
     assert all(abs(float(v)) in grounded_numbers(facts) for f in facts for v in f.numbers.values())
+
+
+def test_eval_drafting_figures() -> None:
+    from eval.drafting import char_f1, evaluate_drafting, rouge_l
+
+    assert rouge_l("存在问题，改进措施", "存在问题；改进措施") == 1.0 and char_f1("甲乙", "丙丁") == 0.0
+    assert 0 < rouge_l("加强培训", "继续加强业务培训") < 1
+    figures = evaluate_drafting([load_gold(d) for d in gold_report_dirs()])
+    assert figures["grounded_number_rate"] == 1.0 and figures["structure_rate"] == 1.0
+    assert figures["same_agency_pairs"] >= 2 and figures["overlap_previous_max"] <= MAX_OVERLAP
+    assert 0 < figures["rouge_l_mean"] < 1 and 0 < figures["char_f1_mean"] < 1
