@@ -1,6 +1,7 @@
 """`nianbao`: the command line. Messages for people are Chinese; exit codes are for scripts.
 
-Exit codes: 0 success, 2 bad input, 3 a report read only in part (fields missing);
+Exit codes: 0 success, 2 bad input, 3 a report read only in part (fields missing),
+4 the vector store cannot be reached;
 `check` exits 1 when it finds an error-severity problem.
 """
 
