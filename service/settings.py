@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,25 @@ class Settings(BaseSettings):
     workers: int = 1
     chroma_url: str | None = None  # a chroma server (http://host:port); default: embedded in the data directory
     chroma_fallback: bool = False  # when the server is down, use the embedded store instead of failing
+    # Any OpenAI-compatible endpoint (DeepSeek, DashScope/Qwen, Zhipu, Moonshot, vLLM, llama.cpp …).
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_mode: Literal["json_schema", "json_object", "tools"] = "json_object"
+    llm_schema_in_request: bool = False
+    llm_timeout: float = 120.0
+    llm_max_tokens: int = 1024
+
+    def llm_config(self):
+        """The configured endpoint, or None; the key never leaves this object but in requests to it."""
+        if not self.llm_base_url or not self.llm_model:
+            return None
+        from service.llm.config import LLMConfig
+
+        return LLMConfig(base_url=self.llm_base_url, model=self.llm_model,
+                         api_key=self.llm_api_key or SecretStr("not-needed"), mode=self.llm_mode,
+                         schema_in_request=self.llm_schema_in_request, timeout=self.llm_timeout,
+                         max_tokens=self.llm_max_tokens, cache_dir=self.data_dir / "llm-cache")
 
     @property
     def chroma_dir(self) -> Path:

@@ -29,7 +29,8 @@ BAD = {
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(NIANBAO), *args], capture_output=True, text=True, timeout=120)
+    """The CLI with rules only: these tests are about input handling, not the model."""
+    return subprocess.run([str(NIANBAO), *args, "--llm", "off"], capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))

@@ -56,17 +56,22 @@ def localise(template: Template, values: dict[str, Number | None], fields: dict[
              broken: list[int], residual: list[Fraction]) -> list[tuple[list[int], list[Suggestion]]]:
     """Groups of broken identities, each with its ranked repairs.
 
-    First one repair for all breaks together (two swapped cells break two columns that share no
-    cell); when none exists, each group of breaks that share cells is repaired on its own.
+    Breaks that share cells are one group. When some group has no repair of its own, one repair
+    for all breaks together is tried (two swapped cells break two columns that share no cell);
+    when none exists either, each group gets the changes that explain part of its breaks.
     """
     system = _system(template.id)
     if not broken:
         return []
+    groups = _clusters(system, broken)
+    own = [(group, _search(system, group, residual, values, fields, template, partial=False)) for group in groups]
+    if all(found for _, found in own):
+        return own
     if len(broken) <= _MAX_JOINT:
         joint = _search(system, broken, residual, values, fields, template, partial=False)
         if joint:
             return [(broken, joint)]
-    return [(group, _search(system, group, residual, values, fields, template)) for group in _clusters(system, broken)]
+    return [(group, found or _search(system, group, residual, values, fields, template)) for group, found in own]
 
 
 def _clusters(system: _System, broken: list[int]) -> list[list[int]]:

@@ -18,7 +18,7 @@ def check_template(report: Report, template: Template) -> list[Finding]:
             fields=[], numbers={"year": year},
             message=f"{year} 年度报告应使用 {right.id} 版模板（{right.label}），报告使用的是 {template.id} 版（{template.label}）的表格"))
     for row in report.unplaced:
-        other = _other_template_row(row.label, template)
+        other = other_template_row(row.label, template)
         if other:
             findings.append(Finding(
                 rule="template.row", severity="warning", fields=[],
@@ -26,7 +26,7 @@ def check_template(report: Report, template: Template) -> list[Finding]:
     return findings
 
 
-def _other_template_row(label: str, template: Template):
+def other_template_row(label: str, template: Template):
     for other in registry().templates.values():
         if other.id == template.id:
             continue

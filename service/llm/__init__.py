@@ -1,0 +1,35 @@
+"""The LLM chain: fills what the rules could not, grounded, and asks again when checks fail.
+
+Public entry points: `assist` (rules' report in, improved report and findings out), `whole_report`
+(the peers' one-call baseline), `LLM`/`LLMConfig` (the provider boundary) and `local` (the bundled
+model server). Only service/llm/client.py imports langchain or openai.
+"""
+
+from __future__ import annotations
+
+from service.check import Finding, check
+from service.document import Document
+from service.llm import local
+from service.llm.chain import mappable_rows, map_rows, read_prose, reask, stated_keys, whole_report
+from service.llm.client import LLM, LLMUnavailable
+from service.llm.config import LLMConfig
+from service.report import Report
+
+__all__ = ["LLM", "LLMConfig", "LLMUnavailable", "assist", "local", "needs_llm", "whole_report"]
+
+
+def needs_llm(report: Report) -> bool:
+    """Rules left work the model can do: rows they could not place, or tables printed only as prose."""
+    return bool(mappable_rows(report) or stated_keys(report))
+
+
+def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> tuple[Report, list[Finding]]:
+    """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells."""
+    report.llm = llm.trace
+    try:
+        map_rows(report, llm)
+        read_prose(document, report, llm)
+        return report, reask(document, report, llm, max_rounds)
+    except LLMUnavailable as exc:
+        llm.trace.note = f"大模型服务不可用，保留规则抽取结果（{exc}）"
+        return report, check(report)

@@ -1,0 +1,222 @@
+"""The LLM chain's tasks. The model only fills what the rules left open, and nothing it says is
+kept unless it is grounded in the source and, for corrections, restores the identities.
+
+- map_rows: a row the rules could not place gets a registry key chosen by the model among the
+  template's unfilled rows; its numbers are still the printed cells, read by the rules.
+- read_prose: figures stated only in sentences, each with its quote, aligned to the source.
+- reask: identities broken on cells read by OCR or the LLM go back to the model with the checker's
+  candidate repairs and the cells' source text; a correction must restore the identities.
+- whole_report: the peers' approach, all fields in one call, kept as the eval baseline.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import BaseModel, Field, create_model
+
+from service.check import Finding, check
+from service.check.template import other_template_row
+from service.document import Document, Location
+from service.llm.client import LLM
+from service.llm.grounding import Source, ground
+from service.numbers import fit_values, parse_cell
+from service.registry import registry
+from service.report import FieldValue, LLMRound, Provenance, Report
+
+LLM_CONFIDENCE = 0.7
+_PROSE_LIMIT = 3000  # characters of prose sent: the sentences that carry digits
+_UNSURE = ("llm", "ocr")
+
+
+class RowChoice(BaseModel):
+    key: str | None = None
+    reason: str = ""
+
+
+class Figure(BaseModel):
+    key: str
+    value: float
+    quote: str
+
+
+class ProseFigures(BaseModel):
+    figures: list[Figure] = Field(default_factory=list)
+
+
+class Correction(BaseModel):
+    fields: dict[str, float | None] = Field(default_factory=dict)
+    reason: str = ""
+
+
+def _number(value: float | None) -> int | float | None:
+    return int(value) if value is not None and float(value).is_integer() else value
+
+
+def _record(report: Report, llm: LLM, round_: LLMRound) -> None:
+    report.llm = llm.trace
+    llm.trace.rounds.append(round_)
+
+
+# ---------------------------------------------------------------------------------------------- map_rows
+def _row_candidates(report: Report, table: str | None) -> dict[str, tuple[str, list[str]]]:
+    """Unfilled template rows: key → (label, field keys in column order)."""
+    template = registry().templates[report.meta.template]
+    rows: dict[str, tuple[str, list[str]]] = {}
+    for spec in template.fields.values():
+        if table and spec.table != table:
+            continue
+        rows.setdefault(f"{spec.table}.{spec.row.key}", (spec.row.label, []))[1].append(spec.key)
+    return {k: v for k, v in rows.items() if not any(key in report.fields for key in v[1])}
+
+
+def mappable_rows(report: Report) -> list:
+    """Unplaced rows worth asking about: not the other template's layout (a mix-up, not drift)."""
+    template = registry().templates[report.meta.template]
+    return [row for row in report.unplaced
+            if _row_candidates(report, row.table) and not other_template_row(row.label, template)]
+
+
+def map_rows(report: Report, llm: LLM) -> None:
+    prompt = llm.prompt("map_rows")
+    for row in mappable_rows(report):
+        candidates = _row_candidates(report, row.table)
+        listing = "\n".join(f"{key.split('.', 1)[1]}：{label}" for key, (label, _) in candidates.items())
+        answer = llm.ask(prompt, {"candidates": listing, "label": row.label, "values": "、".join(row.values)},
+                         RowChoice)
+        round_ = LLMRound(task="map_rows", prompt_version=prompt.version)
+        chosen = next((k for k in candidates if answer and answer.key and k.split(".", 1)[1] == answer.key), None)
+        if chosen is None:
+            round_.rejected.append(f"“{row.label}”：模型未给出有效的候选行")
+        else:
+            _place(report, row, candidates[chosen][1], round_)
+        _record(report, llm, round_)
+
+
+def _place(report: Report, row, keys: list[str], round_: LLMRound) -> None:
+    values = fit_values(list(zip(zip(row.values, row.value_locations), map(parse_cell, row.values))), len(keys))
+    if values is None:
+        round_.rejected.append(f"“{row.label}”：数值个数与模板行不符")
+        return
+    for key, ((raw, location), parsed) in zip(keys, values):
+        report.fields[key] = FieldValue(value=parsed.value, method="llm", confidence=LLM_CONFIDENCE,
+                                        provenance=Provenance(location=location, raw=raw, label=row.label))
+        round_.accepted[key] = parsed.value
+    report.unplaced.remove(row)
+    report.missing = [k for k in report.missing if k not in keys]
+
+
+# ---------------------------------------------------------------------------------------------- read_prose
+def stated_keys(report: Report) -> list[str]:
+    """Fields of tables the report does not print at all that prose commonly states: table 2 and
+    the totals of tables 3 and 4. A table that is printed keeps its gaps for map_rows and people."""
+    template = registry().templates[report.meta.template]
+    printed = {template.fields[k].table for k in report.fields}
+    return [k for k in report.missing if template.fields[k].table not in printed
+            and (template.fields[k].table == "t2" or template.fields[k].is_total)]
+
+
+def _prose(document: Document) -> str:
+    lines = [b.text for b in document.paragraphs if any(ch.isdigit() for ch in b.text)]
+    return "\n".join(lines)[:_PROSE_LIMIT]
+
+
+def read_prose(document: Document, report: Report, llm: LLM) -> None:
+    keys = stated_keys(report)
+    text = _prose(document)
+    if not keys or not text:
+        return
+    template = registry().templates[report.meta.template]
+    prompt = llm.prompt("read_prose")
+    answer = llm.ask(prompt, {"fields": "\n".join(f"{k}：{template.fields[k].label}" for k in keys), "text": text},
+                     ProseFigures)
+    round_ = LLMRound(task="read_prose", prompt_version=prompt.version)
+    source = Source(document.text)
+    for figure in answer.figures if answer else []:
+        if figure.key not in keys or figure.key in report.fields:
+            round_.rejected.append(f"{figure.key}：不是待填字段")
+            continue
+        span, why = ground(source, figure.value, figure.quote)
+        if span is None:
+            round_.rejected.append(f"{figure.key} = {_number(figure.value)}：{why}，已舍弃")
+            continue
+        value = _number(figure.value)
+        report.fields[figure.key] = FieldValue(
+            value=value, method="llm", confidence=LLM_CONFIDENCE,
+            provenance=Provenance(location=Location(start=span[0], end=span[1]), raw=document.text[span[0]:span[1]],
+                                  label=figure.quote))
+        report.missing.remove(figure.key)
+        round_.accepted[figure.key] = value
+    _record(report, llm, round_)
+
+
+# ---------------------------------------------------------------------------------------------- reask
+def _unsure_breaks(report: Report, findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == "error"
+            and any(report.fields.get(k) and report.fields[k].method in _UNSURE for k in f.fields)]
+
+
+def reask(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> list[Finding]:
+    """Ask again while identities break on unsure cells; returns the findings after the last round."""
+    findings = check(report)
+    prompt = llm.prompt("reask")
+    for _ in range(max_rounds):
+        broken = _unsure_breaks(report, findings)
+        if not broken:
+            break
+        unsure = sorted({k for f in broken for k in f.fields if report.fields.get(k)
+                         and report.fields[k].method in _UNSURE})
+        cells = "\n".join(f"{k}（{registry().field(k).label}）：读作 {report.fields[k].value}，原文“"
+                          f"{report.fields[k].provenance.raw if report.fields[k].provenance else ''}”" for k in unsure)
+        suggestions = "\n".join(s.reason for f in broken for s in f.suggestions[:3]) or "（无）"
+        answer = llm.ask(prompt, {"problems": "\n".join(f.message for f in broken), "suggestions": suggestions,
+                                  "cells": cells}, Correction)
+        round_ = LLMRound(task="reask", prompt_version=prompt.version)
+        findings = _apply_correction(report, answer, unsure, broken, round_)
+        _record(report, llm, round_)
+    return findings
+
+
+def _apply_correction(report: Report, answer: Correction | None, unsure: list[str], broken: list[Finding],
+                      round_: LLMRound) -> list[Finding]:
+    proposed = {k: _number(v) for k, v in (answer.fields if answer else {}).items()}
+    allowed = {k: v for k, v in proposed.items() if k in unsure and _printed_in(report, k, v)}
+    round_.rejected += [f"{k} = {v}：不是可疑单元格，或原文中没有这个数字" for k, v in proposed.items() if k not in allowed]
+    trial = report.model_copy(deep=True)
+    for key, value in allowed.items():
+        trial.fields[key].value = value
+    after = check(trial)
+    still = {(f.rule, tuple(f.fields)) for f in after if f.severity == "error"}
+    if allowed and not any((f.rule, tuple(f.fields)) in still for f in broken):
+        for key, value in allowed.items():
+            report.fields[key].value = value
+        round_.accepted.update(allowed)
+        return after
+    if allowed:
+        round_.rejected.append(f"更正 {json.dumps(allowed, ensure_ascii=False)} 不能使勾稽关系成立，未采纳")
+    return check(report)
+
+
+def _printed_in(report: Report, key: str, value) -> bool:
+    """A correction must be a number the source shows for that cell (its raw text or OCR reading)."""
+    field = report.fields.get(key)
+    if field is None or field.provenance is None or value is None:
+        return False
+    raw = field.provenance.raw
+    return parse_cell(raw).value == value or str(value) in raw
+
+
+# ---------------------------------------------------------------------------------------------- whole_report
+def whole_report(document: Document, template_id: str, llm: LLM) -> dict[str, int | float | None]:
+    """The peers' approach: every field from one call over the whole text, kept as returned."""
+    template = registry().templates[template_id]
+    schema = create_model("AllFields", **{k.replace(".", "__"): (float | None, Field(None, alias=k))
+                                          for k in template.keys})
+    prompt = llm.prompt("whole_report")
+    answer = llm.ask(prompt, {"fields": "\n".join(f"{k}：{f.label}" for k, f in template.fields.items()),
+                              "text": document.text[:12000]}, schema)
+    round_ = LLMRound(task="whole_report", prompt_version=prompt.version)
+    values = {k: _number(v) for k, v in answer.model_dump(by_alias=True).items()} if answer else {}
+    round_.accepted = values
+    llm.trace.rounds.append(round_)
+    return values

