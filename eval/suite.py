@@ -19,6 +19,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from eval import modalities, mutations, render
+from eval.drafting import evaluate_drafting
 from eval.score import CellScore, META_KEYS, group, score_cells, score_meta, summarise, worst_keys
 from service import __version__, pipeline
 from service.check import check
