@@ -52,15 +52,15 @@ def ocr_number(text: str) -> str | None:
     """The number a recognised cell holds, in plain digits, or None when it is not a number.
 
     Folds full-width forms, letters read for digits (l I | → 1, O o D → 0) and a dash read as
-    "一"; drops spaces, which split a number into boxes, quote and colon marks (specks), and stray
-    dots at either end. A dot
+    "一"; drops spaces, which split a number into boxes, quote and colon marks (specks), dashes
+    after the digits and stray dots at either end. A dot
     before exactly three digits ("1.234") is a misread thousands comma: reports print money to
     two decimals at most. Text with no digit is a number only when it is a lone zero letter.
     """
     t = _SPACES.sub("", halfwidth(text))
     if _OCR_DASHES.match(t):
         return "—"
-    t = _OCR_NOISE.sub("", t.translate(_OCR_DIGITS)).strip(".,")
+    t = _OCR_NOISE.sub("", t.translate(_OCR_DIGITS)).rstrip("-—–_~").strip(".,")  # a sign only leads
     if not t or (not any(c.isdigit() for c in halfwidth(text)) and t != "0"):
         return None
     if _THOUSANDS_DOT.match(t):

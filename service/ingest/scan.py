@@ -255,7 +255,7 @@ def _positions(mask: np.ndarray, axis: int, gap: int = 6) -> list[int]:
 def _table(box, horizontal, vertical, ink) -> _ScanTable:
     x0, y0, x1, y1 = box
     h_lines, v_lines = horizontal[y0:y1, x0:x1], vertical[y0:y1, x0:x1]
-    ys = _positions(_long_runs(h_lines, axis=1), axis=1)
+    ys = _closed(_positions(_long_runs(h_lines, axis=1), axis=1), y1 - y0)
     xs = _positions(_long_runs(v_lines, axis=0), axis=0)
     cells = _merge_cells(ys, xs, h_lines, v_lines)
     text_ink = ink[y0:y1, x0:x1] & ~(h_lines | v_lines)
@@ -265,6 +265,16 @@ def _table(box, horizontal, vertical, ink) -> _ScanTable:
                       for a, b, c, d in _lines_in(text_ink, cell.box)]
         cell.box = (cx0 + x0, cy0 + y0, cx1 + x0, cy1 + y0)
     return _ScanTable(box, cells)
+
+
+def _closed(ys: list[int], height: int, slack: int = 12) -> list[int]:
+    """A table cut by a page break has no ruling line where it was cut, but its vertical lines run
+    on: their ends close the open row."""
+    if ys and ys[0] > slack:
+        ys = [0, *ys]
+    if ys and ys[-1] < height - slack:
+        ys = [*ys, height - 1]
+    return ys
 
 
 def _long_runs(lines: np.ndarray, axis: int) -> np.ndarray:

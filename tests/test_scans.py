@@ -1,0 +1,198 @@
+"""PDFs, scans and photos: gold reports printed by eval/modalities.py and read back.
+
+The digital PDF is held to 100 % on every gold report; the OCR modalities run on a small sample
+(OCR costs seconds a page) against floors below the figures `make bench` measures on all gold.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from fpdf import FPDF
+from PIL import Image
+
+from eval import modalities
+from service import pipeline
+from service.correct import correct_ocr
+from service.document import Location, OcrReading
+from service.ingest import IngestError, load, ocr
+from service.numbers import ocr_number
+from service.report import FieldValue, Meta, Provenance, Report
+from tests.conftest import ROOT, blank_equal, gold_report_dirs, load_gold
+
+SAMPLE = "huaian-city-2024"  # two pages, hundreds of non-zero cells, four-digit numbers
+FLOORS = {"scan200": 0.995, "scan150": 0.98, "photo": 0.95}
+
+
+def _accuracy(gold: dict, data: bytes, name: str) -> tuple[float, pipeline.Report]:
+    report = pipeline.extract_bytes(data, name)
+    got = report.values()
+    right = sum(key in got and blank_equal(expected, got[key]) for key, expected in gold["fields"].items())
+    return right / len(gold["fields"]), report
+
+
+@pytest.fixture(scope="module")
+def sample_gold() -> dict:
+    return load_gold(next(d for d in gold_report_dirs() if d.name == SAMPLE))
+
+
+@pytest.mark.parametrize("report_dir", gold_report_dirs(), ids=lambda p: p.name)
+def test_digital_pdf_printed_from_gold_reads_every_field(report_dir) -> None:
+    gold = load_gold(report_dir)
+    accuracy, report = _accuracy(gold, *modalities.render_modality(gold, "pdf"))
+    assert accuracy == 1.0
+    assert report.flat()["meta"] == gold["meta"]
+    assert {f.method for f in report.fields.values()} == {"rule"}
+
+
+@pytest.mark.parametrize("modality", FLOORS)
+def test_scans_and_photos_meet_their_floors(modality, sample_gold) -> None:
+    accuracy, report = _accuracy(sample_gold, *modalities.render_modality(sample_gold, modality))
+    assert accuracy >= FLOORS[modality], modality
+    assert report.flat()["meta"] == sample_gold["meta"]
+    assert {f.method for f in report.fields.values()} <= {"ocr", "ocr+check"}
+    read = [f.provenance.location for f in report.fields.values()]
+    assert all(where.ocr is not None and where.page and where.bbox for where in read)
+    assert any(where.ocr.confidence < 1 for where in read)
+
+
+@pytest.mark.parametrize("turn", [Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270],
+                         ids=["upside-down", "sideways-and-upside-down"])
+def test_a_page_scanned_sideways_or_upside_down_reads_as_upright(turn, sample_gold) -> None:
+    page = modalities.scan_pages(sample_gold, 200, seed=1)[1]  # the end of table 3, table 4
+    buffer = io.BytesIO()
+    page.transpose(turn).save(buffer, "PNG")
+    got = load(buffer.getvalue(), "page.png").text
+    assert "行政复议" in got and "\t769\n" in got and "\t3050\n" in got
+
+
+def test_ocr_number_reads_what_recognisers_confuse() -> None:
+    cases = {"l3": "13", "1 3": "13", "O": "0", "o": "0", "２０２": "202", "12.": "12", "1.234": "1234",
+             "0:": "0", "'0": "0", "0-": "0", "-2": "-2", "一": "—", "12.5": "12.5", "其他": None, "3件": "3"}
+    assert {text: ocr_number(text) for text in cases} == cases
+
+
+def _ocr_report(values: dict[str, int], alternatives: dict[str, list[str]]) -> Report:
+    fields = {}
+    for key, value in values.items():
+        reading = OcrReading(text=str(value), confidence=0.6 if key in alternatives else 0.99,
+                             alternatives=alternatives.get(key, []))
+        fields[key] = FieldValue(value=value, method="ocr", confidence=reading.confidence,
+                                 provenance=Provenance(location=Location(ocr=reading), raw=str(value)))
+    return Report(meta=Meta(template="2021"), fields=fields)
+
+
+def _consistent_2021_values(sample_gold) -> dict[str, int]:
+    return {k: v or 0 for k, v in sample_gold["fields"].items() if k.startswith(("t3.", "t4."))}
+
+
+def test_checker_guided_correction_applies_the_one_repair_the_recogniser_nearly_read(sample_gold) -> None:
+    values = _consistent_2021_values(sample_gold)
+    key = "t3.granted.natural_person"  # 1288 printed, read as 1286 with 1288 as runner-up
+    report = correct_ocr(_ocr_report({**values, key: 1286}, {key: ["1286", "1288", "1266"]}))
+    assert report.fields[key].value == 1288 and report.fields[key].method == "ocr+check"
+    assert report.fields[key].provenance.alignment == "fuzzy" and any(key in w for w in report.warnings)
+
+
+def test_checker_guided_correction_leaves_what_the_recogniser_did_not_doubt(sample_gold) -> None:
+    values = _consistent_2021_values(sample_gold)
+    key = "t3.granted.natural_person"
+    report = correct_ocr(_ocr_report({**values, key: 1286}, {key: ["1285"]}))  # no reading restores it
+    assert report.fields[key].value == 1286 and report.fields[key].method == "ocr"
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def _pdf(pages: int, encrypt: bool = False) -> bytes:
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=12)
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.text(20, 20, "page")
+    if encrypt:
+        pdf.set_encryption(owner_password="owner", user_password="user")
+    return bytes(pdf.output())
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _not_a_report_photo() -> bytes:
+    """A phone photo of a meeting notice: text, but none of a disclosure report."""
+    sheet = modalities.Sheet(texts=[modalities.Text(90, 120 + 40 * i, 16, line) for i, line in enumerate(
+        ["关于召开安全生产工作会议的通知", "各科室：", "经研究，定于下周一上午九时召开会议。", "请各科室负责人准时参加。"])])
+    return _png(modalities.photo(modalities.to_image(sheet, 150), np.random.default_rng(3)))
+
+
+BAD = {
+    "encrypted-pdf": (lambda: _pdf(1, encrypt=True), "r.pdf", "已加密"),
+    "corrupt-pdf": (lambda: _pdf(3)[:400], "r.pdf", "已损坏"),
+    "500-page-pdf": (lambda: _pdf(500), "r.pdf", "超过 100 页"),
+    "corrupt-image": (lambda: _png(Image.new("L", (50, 50), 255))[:60], "r.png", "已损坏"),
+    "image-without-text": (lambda: _png(Image.effect_noise((1200, 1700), 8).point(lambda v: 200 + v // 5)),
+                           "r.jpg", "没有识别到文字"),
+    "photo-of-something-else": (_not_a_report_photo, "r.png", "未识别到"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_pdfs_and_images_get_a_chinese_message(case) -> None:
+    make, name, message = BAD[case]
+    with pytest.raises(pipeline.InputError) as caught:
+        pipeline.extract_bytes(make(), name)
+    assert message in caught.value.message
+
+
+def test_cli_reports_a_bad_scan_without_a_traceback(tmp_path) -> None:
+    path = tmp_path / "r.pdf"
+    path.write_bytes(_pdf(1, encrypt=True))
+    done = subprocess.run([str(ROOT / ".venv" / "bin" / "nianbao"), "extract", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "已加密" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------- offline
+def test_models_ship_inside_the_installed_package() -> None:
+    package = ocr.model_files()[0].parents[1]
+    assert package.name == "rapidocr_onnxruntime" and "site-packages" in package.parts
+    assert all(path.is_file() and package in path.parents for path in ocr.model_files())
+
+
+_OFFLINE = textwrap.dedent("""
+    import socket, sys
+    def refuse(*args, **kwargs):
+        raise OSError("network access during OCR: " + repr(args))
+    socket.socket.connect = refuse
+    socket.socket.connect_ex = refuse
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+    from eval import modalities
+    from service.pipeline import extract_bytes
+    import json
+    gold = json.load(open(sys.argv[1], encoding="utf-8"))
+    page = modalities.scan_pages(gold, 150)[1]
+    import io
+    buffer = io.BytesIO()
+    page.save(buffer, "PNG")
+    report = extract_bytes(buffer.getvalue(), "page.png")
+    print(report.fields["t3.total.total"].value, report.fields["t3.total.total"].method)
+""")
+
+
+def test_ocr_runs_with_the_network_refused(tmp_path, sample_gold) -> None:
+    """A fresh interpreter, so the models load under the guard, with every proxy unset."""
+    environment = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    environment.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", NO_PROXY="*")
+    gold_path = next(d for d in gold_report_dirs() if d.name == SAMPLE) / "gold.json"
+    done = subprocess.run([sys.executable, "-c", _OFFLINE, str(gold_path)], capture_output=True, text=True,
+                          timeout=300, env=environment, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == [str(sample_gold["fields"]["t3.total.total"]), "ocr"]
