@@ -10,7 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NIANBAO_", extra="ignore")
+    # env_ignore_empty: compose passes unset variables as "", which must mean "not set"
+    model_config = SettingsConfigDict(env_prefix="NIANBAO_", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Path("data")
     database_url: str | None = None  # default: SQLite file in the data directory
@@ -20,6 +21,12 @@ class Settings(BaseSettings):
     max_files: int = 500  # per request, zip members included
     max_zip_bytes: int = 200 * 1024 * 1024  # uncompressed, per archive
     workers: int = 1
+    # Scale-out (service/jobs/cluster.py): with a Redis URL, reports go to Celery workers instead of the
+    # embedded worker; Redis is broker and result backend.
+    broker_url: str | None = None
+    broker_inflight: int = 200  # reports waiting in Redis at once: bounds its memory, keep above all worker processes
+    task_time_limit: int = 600  # seconds one report may take on a worker before it fails as 处理超时
+    visibility_timeout: int = 900  # seconds before a report a dead worker had taken is handed to another
     chroma_url: str | None = None  # a chroma server (http://host:port); default: embedded in the data directory
     chroma_fallback: bool = False  # when the server is down, use the embedded store instead of failing
     # Any OpenAI-compatible endpoint (DeepSeek, DashScope/Qwen, Zhipu, Moonshot, vLLM, llama.cpp …).
@@ -41,6 +48,16 @@ class Settings(BaseSettings):
                          api_key=self.llm_api_key or SecretStr("not-needed"), mode=self.llm_mode,
                          schema_in_request=self.llm_schema_in_request, timeout=self.llm_timeout,
                          max_tokens=self.llm_max_tokens, cache_dir=self.data_dir / "llm-cache")
+
+    def job_llm(self):
+        """The model the job step may call: a configured endpoint only, never the bundled server, which
+        every service and worker process would otherwise start for itself."""
+        config = self.llm_config()
+        if config is None:
+            return None
+        from service.llm.provider import factory
+
+        return factory(config, self.data_dir, bundled=False)
 
     @property
     def chroma_dir(self) -> Path:

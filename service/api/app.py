@@ -57,10 +57,20 @@ def _accept(upload: Upload) -> Upload:
     return upload
 
 
+def _cluster(settings: Settings):
+    """Celery workers when NIANBAO_BROKER_URL is set, else None (the embedded worker)."""
+    if not settings.broker_url:
+        return None
+    from service.jobs.cluster import Cluster
+
+    return Cluster(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    jobs = Jobs(settings.data_dir, settings.database, settings.workers)
+    jobs = Jobs(settings.data_dir, settings.database, settings.workers, llm=settings.job_llm(),
+                cluster=_cluster(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):

@@ -1,7 +1,12 @@
-"""Persistent report jobs: an embedded queue on the relational store, a worker that survives restarts.
+"""Persistent report jobs: a queue on the relational store that survives restarts.
 
-Public entry point: `Jobs`. A job is claimed with one conditional UPDATE, so two workers never run
-the same job; on start every job left `running` by a crash is queued again, so nothing is lost.
+Public entry point: `Jobs`. Two backends run the same step (`service.jobs.task.process`):
+- embedded (the default): worker threads in this process; a job is claimed with one conditional
+  UPDATE, so two workers never run the same job;
+- Celery (`cluster` given): one dispatcher thread sends queued jobs to the workers through Redis,
+  at most `cluster.inflight` at a time, and records their outcomes here.
+Either way the table is the queue of record: on start every job left `running` by a crash is queued
+again, so nothing is lost, and a job recorded `done` is never recorded again.
 """
 
 from __future__ import annotations
@@ -11,12 +16,11 @@ import threading
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from service.check import check
-from service.extract import NotAReportError, extract
-from service.ingest import IngestError, format_of, load
 from service.jobs.db import ReportJob, connect
+from service.jobs.task import process
 from service.jobs.uploads import Upload, store
 from service.report import FieldValue, Report, report_from_flat
 
@@ -40,10 +44,13 @@ def effective_report(job: ReportJob) -> Report | None:
 
 
 class Jobs:
-    def __init__(self, data_dir: Path, database_url: str, workers: int = 1) -> None:
+    def __init__(self, data_dir: Path, database_url: str, workers: int = 1, llm=None, cluster=None) -> None:
+        """`llm` is the job step's model factory (None: rules only); `cluster` a `service.jobs.cluster.Cluster`."""
         self.root = data_dir
         self.sessions = connect(database_url)
         self.workers = workers
+        self.llm = llm
+        self.cluster = cluster
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -56,8 +63,11 @@ class Jobs:
         if resumed:
             log.warning("requeued %d jobs interrupted by a stop", resumed)
         self._stop.clear()
-        self._threads = [threading.Thread(target=self._work, name=f"nianbao-worker-{i}", daemon=True)
-                         for i in range(self.workers)]
+        if self.cluster is not None:
+            self._threads = [threading.Thread(target=self._dispatch, name="nianbao-dispatcher", daemon=True)]
+        else:
+            self._threads = [threading.Thread(target=self._work, name=f"nianbao-worker-{i}", daemon=True)
+                             for i in range(self.workers)]
         for thread in self._threads:
             thread.start()
         self._wake.set()
@@ -132,7 +142,7 @@ class Jobs:
         before = effective_report(previous) if previous else None
         return [f.model_dump() for f in check(effective_report(job), before)]
 
-    # ------------------------------------------------------------------ the worker
+    # ------------------------------------------------------------------ the embedded worker
     def _work(self) -> None:
         while not self._stop.is_set():
             job_id = self._claim()
@@ -146,13 +156,16 @@ class Jobs:
                 log.exception("job %s crashed", job_id)
                 self._finish(job_id, status="failed", error="处理时发生内部错误，请联系管理员")
 
-    def _claim(self) -> str | None:
+    def _claim(self, dispatch: bool = False) -> str | None:
+        """Take the oldest queued job. Sent to Celery it waits in Redis (stage `queued`) and its
+        attempts are counted by the workers, which see redeliveries; run here it starts at once."""
+        running = (dict(status="running", stage="queued", percent=0) if dispatch else
+                   dict(status="running", stage="ingest", percent=5, attempts=ReportJob.attempts + 1))
         with self.sessions.begin() as session:
             for job_id in session.scalars(select(ReportJob.id).where(ReportJob.status == "queued")
                                           .order_by(ReportJob.created).limit(5)):
                 claimed = session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == "queued")
-                                          .values(status="running", stage="ingest", percent=5,
-                                                  attempts=ReportJob.attempts + 1)).rowcount
+                                          .values(**running)).rowcount
                 if claimed:
                     return job_id
         return None
@@ -163,26 +176,79 @@ class Jobs:
 
     def _run(self, job_id: str) -> None:
         job = self.get(job_id)
-        data = (self.root / "uploads" / job.sha256[:2] / job.sha256).read_bytes()
-        name = Path(job.filename).stem + format_of(data, job.filename)
-        try:
-            document = load(data, name)
-            self._progress(job_id, "extract", 40)
-            report = extract(document)
-        except (IngestError, NotAReportError) as exc:
-            log.info("job %s failed: %s", job_id, exc)
-            self._finish(job_id, status="failed", error=getattr(exc, "message", str(exc)))
+        outcome = process(self._bytes(job), job.filename, self.llm,
+                          lambda stage, percent: self._progress(job_id, stage, percent))
+        self._record(job_id, outcome)
+
+    def _bytes(self, job: ReportJob) -> bytes:
+        return (self.root / "uploads" / job.sha256[:2] / job.sha256).read_bytes()
+
+    def _record(self, job_id: str, outcome: dict) -> None:
+        """Store an outcome of `process`; a job already done keeps its first result."""
+        if outcome["status"] == "failed":
+            log.info("job %s failed: %s", job_id, outcome["error"])
+            self._finish(job_id, status="failed", error=outcome["error"])
             return
-        self._progress(job_id, "check", 80)
         with self.sessions.begin() as session:
             stored = session.get(ReportJob, job_id)
-            stored.report = report.model_dump(mode="json")
-            stored.document_text = document.text
-            stored.agency, stored.year = report.meta.agency, report.meta.year
-            stored.findings = self._findings(stored, session)
+            if stored.status == "done":
+                return
+            stored.report = outcome["report"]
+            stored.document_text = outcome["document_text"]
+            stored.agency, stored.year = stored.report["meta"].get("agency"), stored.report["meta"].get("year")
+            stored.findings = self._findings(stored, session)  # with last year's report, which only this store knows
+            stored.attempts = outcome.get("attempts", stored.attempts)
             stored.status, stored.stage, stored.percent, stored.error = "done", "done", 100, None
 
     def _finish(self, job_id: str, status: str, error: str) -> None:
         with self.sessions.begin() as session:
-            session.execute(update(ReportJob).where(ReportJob.id == job_id)
+            session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status != "done")
                             .values(status=status, stage=status, percent=100, error=error))
+
+    # ------------------------------------------------------------------ the Celery dispatcher
+    def _dispatch(self) -> None:
+        while not self._stop.is_set():
+            try:
+                moved = self._collect() + self._send()
+            except Exception:  # Redis gone for a moment: jobs stay in the table and are sent later
+                log.exception("dispatch to the workers failed")
+                moved = 0
+            if not moved:
+                self._wake.wait(timeout=0.5)
+                self._wake.clear()
+
+    def _send(self) -> int:
+        """Queued jobs to Redis, while fewer than `inflight` are there."""
+        with self.sessions() as session:
+            room = self.cluster.inflight - session.scalar(
+                select(func.count()).select_from(ReportJob).where(ReportJob.status == "running"))
+        sent = 0
+        while sent < room and (job_id := self._claim(dispatch=True)) is not None:
+            job = self.get(job_id)
+            try:
+                self.cluster.send(job.sha256, job.filename, self._bytes(job))
+            except Exception:
+                self._requeue(job_id)
+                raise
+            sent += 1
+        return sent
+
+    def _requeue(self, job_id: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(ReportJob).where(ReportJob.id == job_id)
+                            .values(status="queued", stage="queued", percent=0))
+
+    def _collect(self) -> int:
+        """Record the outcomes the workers stored in Redis; show the progress of the others."""
+        with self.sessions() as session:
+            running = list(session.scalars(select(ReportJob).where(ReportJob.status == "running")
+                                           .order_by(ReportJob.created).limit(self.cluster.inflight)))
+        finished = 0
+        for job in running:
+            state = self.cluster.poll(job.sha256)
+            if state["status"] in ("done", "failed"):
+                self._record(job.id, state)
+                finished += 1
+            elif (state["stage"], state["percent"]) != (job.stage, job.percent):
+                self._progress(job.id, state["stage"], state["percent"])
+        return finished
