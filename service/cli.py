@@ -317,12 +317,29 @@ def index_command(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+class DraftLLM(str, Enum):
+    auto = "auto"
+    off = "off"
+
+
+def drafting_llm(mode: DraftLLM, data_dir: Path):
+    """The configured endpoint only: a draft is worth a model's time when someone chose that model."""
+    if mode is DraftLLM.off:
+        return None
+    from service.llm.provider import factory
+    from service.settings import Settings
+
+    settings = Settings(data_dir=data_dir)
+    return factory(settings.llm_config(), settings.data_dir, bundled=False)()
+
+
 @app.command("draft")
 def draft_command(
     file: Path = typer.Argument(..., help="本年度报告文件，或 gold.json 格式的 JSON"),
     previous: list[Path] | None = typer.Option(None, "--previous", help="本机关往年的报告（可多次给出）：同比数据与防雷同比对"),
     output: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text 或 json"),
     data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录（向量库所在）"),
+    llm: DraftLLM = typer.Option(DraftLLM.auto, "--llm", help="auto：已配置大模型（NIANBAO_LLM_*）时由大模型起草，否则离线拼写；off：离线拼写"),
 ) -> None:
     """起草第五部分“存在的主要问题及改进情况”：数字均来自本年数据，并与往年文字比对防止雷同。本报告自身的第五部分不作为输入。"""
     from service.check import check
@@ -337,7 +354,7 @@ def draft_command(
                   highlight=False, soft_wrap=True)
     try:
         result = draft(report, last, check(hide_own_section(report), last),
-                       history=[r for r in earlier if r is not last], store=store)
+                       history=[r for r in earlier if r is not last], store=store, llm=drafting_llm(llm, data_dir))
     except NoFiguresError as exc:
         fail(exc.message)
     if output is CheckFormat.json:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel
 
 from service.check import Finding
-from service.draft import fallback
+from service.draft import fallback, writer
 from service.draft.checks import (MAX_OVERLAP, DraftCheck, check_length, check_numbers, check_overlap,
                                   check_structure, cited_ids, drop_ungrounded, overlap)
 from service.draft.facts import Fact, NoFiguresError, collect, grounded_numbers
@@ -21,6 +21,7 @@ from service.draft.retrieve import PROBLEMS, Example, Examples, own_history, sim
 from service.report import Report
 
 if TYPE_CHECKING:
+    from service.llm import LLM
     from service.store import Store
 
 __all__ = ["Draft", "Fact", "NoFiguresError", "draft", "hide_own_section"]
@@ -59,8 +60,9 @@ def hide_own_section(report: Report) -> Report:
 
 
 def draft(report: Report, previous: Report | None = None, findings: list[Finding] = (), *,
-          history: list[Report] = (), store: Store | None = None) -> Draft:
-    """`previous` is last year's report (year-on-year facts); `history` the agency's older ones.
+          history: list[Report] = (), store: Store | None = None, llm: LLM | None = None) -> Draft:
+    """`previous` is last year's report (year-on-year facts); `history` the agency's older ones;
+    without `llm`, or when the model's draft fails its checks, the offline draft.
 
     Raises NoFiguresError for a report without a single figure.
     """
@@ -70,12 +72,33 @@ def draft(report: Report, previous: Report | None = None, findings: list[Finding
     facts = collect(report, previous or examples.previous, findings)
     if store is not None:
         examples.similar = similar_agencies(report, facts, store, first_id=len(examples.own) + 1)
-    text, checks = _write_fallback(facts, examples)
-    return Draft(draft=text, method="fallback", label=fallback.LABEL,
+    text, checks, method, label = None, [], "fallback", f"{fallback.LABEL}（未使用大模型）"
+    if llm is not None:
+        text, checks, failure = _write_llm(llm, report, facts, examples)
+        method, label = ("llm", writer.LABEL) if text else (method, f"{fallback.LABEL}（{failure}）")
+    if not text:
+        text, checks = _write_fallback(facts, examples)
+    return Draft(draft=text, method=method, label=label,
                  findings=[DraftFinding(id=f.id, kind=f.kind, numbers=list(f.numbers.values()), text=f.text,
                                         problem=f.problem) for f in facts],
                  citations=_citations(text, facts, examples), examples=[_citation(e) for e in examples.all()],
                  checks=checks, flags=[c.flag for c in checks if c.flag])
+
+
+def _write_llm(llm: LLM, report: Report, facts: list[Fact], examples: Examples) -> tuple[str | None, list, str]:
+    """The model's draft and its checks, or None and why the offline draft is used instead."""
+    from service.llm import LLMUnavailable
+
+    try:
+        written = writer.write(llm, report, facts, examples)
+    except LLMUnavailable as exc:
+        return None, [], f"大模型服务不可用：{str(exc)[:80]}"
+    if written is None:
+        return None, [], "大模型未给出有效草稿"
+    text, attempts = written
+    text, checks = _checked(text, facts, examples.own_texts(), attempts)
+    failed = [c.message for c in checks if not c.passed and c.name in ("structure", "length")]
+    return (None, [], f"大模型草稿未通过检查：{'；'.join(failed)}") if failed else (text, checks, "")
 
 
 def _write_fallback(facts: list[Fact], examples: Examples) -> tuple[str, list[DraftCheck]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from service.draft.checks import HEADINGS
 from service.draft.facts import Fact
 
-LABEL = "离线草稿：未使用大模型，依据本年数据、检查结果自动拼写，请修改后使用"
+LABEL = "离线草稿：依据本年数据和检查结果自动拼写，请修改后使用"
 
 _INTRO = (
     "对照本年数据和检查结果，工作中仍存在以下不足：",
