@@ -141,6 +141,34 @@ def bench_drafting() -> dict:
             "draft_fallback": _summary(draft_ms), "draft_fallback_with_store": _summary(draft_store_ms)}
 
 
+def bench_llm_draft(samples: int = 3) -> dict:
+    """Draft time through the bundled local model (llama.cpp, Gemma 3 270M) on a few gold reports; a small
+    model often ends in the offline draft, and the figures say how often."""
+    from service.draft import draft
+    from service.llm import LLM, local
+    from service.report import report_from_flat
+
+    if not local.installed():
+        return {"skipped": "the bundled model is not installed (make test installs it)"}
+    golds = [json.loads(p.read_text("utf-8")) for d in GOLD_DIRS for p in sorted(d.glob("*/gold.json"))][:samples]
+    with tempfile.TemporaryDirectory() as directory:
+        process, config = local.start(Path(directory))
+        try:
+            llm = LLM(config.model_copy(update={"cache_dir": None}))
+            seconds, methods = [], []
+            for gold in golds:
+                report = report_from_flat(gold)
+                started = time.perf_counter()
+                methods.append(draft(report, None, check(report), llm=llm).method)
+                seconds.append(time.perf_counter() - started)
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return {"model": config.model, **_summary([1000 * s for s in seconds]), "llm_drafts": methods.count("llm"),
+            "fallback_drafts": methods.count("fallback"), "calls": llm.trace.calls,
+            "output_tokens": llm.trace.output_tokens}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "bench.json")
@@ -156,7 +184,7 @@ def main() -> None:
         "cli_wall": bench_cli(max(3, args.repeats // 6)),
         "mutations": mutations.run(args.mutations, seed=20261125),
         "service": bench_service(args.uploads),
-        "drafting": bench_drafting(),
+        "drafting": {**bench_drafting(), "llm_draft": bench_llm_draft()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -173,6 +201,9 @@ def main() -> None:
           f"{drafting['generated']} generated), past-report query median {drafting['query_past_reports']['median_ms']} ms; "
           f"draft median {drafting['draft_fallback']['median_ms']} ms, with retrieval "
           f"{drafting['draft_fallback_with_store']['median_ms']} ms")
+    llm_draft = drafting["llm_draft"]
+    print("LLM draft: " + (llm_draft.get("skipped") or f"median {llm_draft['median_ms']} ms, "
+                           f"{llm_draft['llm_drafts']} by the model, {llm_draft['fallback_drafts']} fell back"))
     mutations.print_table(result["mutations"])
     print(f"written to {args.out}")
 
