@@ -304,7 +304,7 @@ def index_command(
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task("索引中", total=len(files))
         for path in files:
-            progress.update(task, description=path.name)
+            progress.update(task, description=f"{path.parent.name}/{path.name}")
             try:
                 progress.console.print(f"{path}：{index_one(store, path)}", highlight=False, soft_wrap=True)
                 indexed += 1
