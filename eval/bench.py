@@ -19,7 +19,7 @@ from pathlib import Path
 
 import tempfile
 
-from eval import load, mutations
+from eval import load, mutations, scaleout
 from service.check import check
 from service.ingest import LOADERS
 from service.pipeline import extract_bytes
@@ -75,12 +75,13 @@ def bench_check(repeats: int) -> dict:
     return {"per_report": per_report, "median_ms": round(statistics.median(medians), 3), "target_ms": 5}
 
 
-def bench_service(uploads: int) -> dict:
-    """Concurrent uploads through a real server: throughput and upload-to-done latency."""
+def bench_service(uploads: int, env: dict[str, str] | None = None) -> dict:
+    """Concurrent uploads through a real server: throughput and upload-to-done latency
+    (`env` NIANBAO_BROKER_URL: its jobs run on Celery workers instead of the embedded worker)."""
     with tempfile.TemporaryDirectory() as data_dir:
         port = load.free_port()
         base = f"http://127.0.0.1:{port}"
-        server = load.start_server(Path(data_dir), port)
+        server = load.start_server(Path(data_dir), port, env)
         try:
             started = time.monotonic()
             ids = [job_id for job_id, _ in load.submit_all(base, load.distinct_reports(uploads))]
@@ -98,6 +99,20 @@ def bench_service(uploads: int) -> dict:
     return {"uploads": uploads, "finished": len(finished), "distinct_ids": len(set(ids)),
             "reports_per_minute": round(len(finished) / elapsed * 60, 1),
             "p50_s": round(latencies[len(latencies) // 2], 2), "p95_s": round(latencies[int(len(latencies) * 0.95)], 2)}
+
+
+def bench_scaleout(uploads: int, reports: int) -> dict:
+    """The job backends on the same generated reports (eval/scaleout.py), two processes each on this
+    machine: the service with Celery (its embedded queue is `service`), `nianbao batch` on local
+    processes and on Celery workers, and the issue's done-when run: a worker SIGKILLed mid-run."""
+    with tempfile.TemporaryDirectory() as directory:
+        with scaleout.cluster(Path(directory)) as (env, _workers):
+            service_celery = bench_service(uploads, env)
+        expected = scaleout.prepare(Path(directory), reports)
+        local = scaleout.local_batch(Path(directory), expected)
+        celery = scaleout.cluster_batch(Path(directory), expected)
+        killed = scaleout.cluster_batch(Path(directory), expected, kill_after=0.3, out_name="out-kill")
+    return {"service_celery": service_celery, "batch_local": local, "batch_celery": celery, "batch_celery_kill": killed}
 
 
 def bench_cli(repeats: int) -> dict:
@@ -169,12 +184,23 @@ def bench_llm_draft(samples: int = 3) -> dict:
             "output_tokens": llm.trace.output_tokens}
 
 
+def print_scaleout(embedded: dict, runs: dict) -> None:
+    print(f"service, embedded queue vs Celery (2 workers): {embedded['reports_per_minute']} vs "
+          f"{runs['service_celery']['reports_per_minute']} reports/min")
+    for name in ("batch_local", "batch_celery", "batch_celery_kill"):
+        run = runs[name]
+        print(f"{name}: {run['records']}/{run['reports']} written ({run['distinct']} distinct, {run['lost']} lost, "
+              f"{run['done']} done, attempts {run['attempts']}), {run['reports_per_minute']} reports/min"
+              + (f", worker killed after {run['killed_after']}" if run.get("killed_after") else ""))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results" / "bench.json")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--mutations", type=int, default=1000, help="mutations per gold report")
     parser.add_argument("--uploads", type=int, default=200, help="concurrent uploads in the service run")
+    parser.add_argument("--batch", type=int, default=1000, help="generated reports in the nianbao batch runs")
     args = parser.parse_args()
     result = {
         "machine": {"python": platform.python_version(), "cpu": platform.processor() or platform.machine()},
@@ -184,6 +210,7 @@ def main() -> None:
         "cli_wall": bench_cli(max(3, args.repeats // 6)),
         "mutations": mutations.run(args.mutations, seed=20261125),
         "service": bench_service(args.uploads),
+        "scaleout": bench_scaleout(args.uploads, args.batch),
         "drafting": {**bench_drafting(), "llm_draft": bench_llm_draft()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
@@ -196,6 +223,7 @@ def main() -> None:
     service = result["service"]
     print(f"service: {service['finished']}/{service['uploads']} uploads done, {service['reports_per_minute']} reports/min, "
           f"upload-to-done p50 {service['p50_s']} s, p95 {service['p95_s']} s")
+    print_scaleout(service, result["scaleout"])
     drafting = result["drafting"]
     print(f"store: index median {drafting['index_per_report']['median_ms']} ms per report ({drafting['reports']} reports, "
           f"{drafting['generated']} generated), past-report query median {drafting['query_past_reports']['median_ms']} ms; "

@@ -11,6 +11,8 @@ import os
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from eval.load import (CLI, distinct_reports, free_port, kill_group, start_redis, start_worker, stop_group,
@@ -55,33 +57,43 @@ def local_batch(directory: Path, expected: set[str], workers: int = WORKERS, tim
     return _summary(out, expected, time.monotonic() - started, batch.returncode)
 
 
-def cluster_batch(directory: Path, expected: set[str], kill_after: float | None = None, timeout: float = 900) -> dict:
-    """`nianbao batch` through redis-server and two workers; with `kill_after` (a share of the reports
-    written), the first worker and its pool process are SIGKILLed once that share is done."""
+@contextmanager
+def cluster(directory: Path) -> Iterator[tuple[dict[str, str], list[subprocess.Popen]]]:
+    """A fresh redis-server (so nothing is already done) and two workers, ready: (their env, the workers)."""
     port = free_port()
     redis_server = start_redis(directory, port)
     env = {"NIANBAO_BROKER_URL": f"redis://127.0.0.1:{port}/0", **WORKER_ENV}
     workers = [start_worker(f"w{n}@%h", env, directory / f"worker-{n}.log") for n in range(1, WORKERS + 1)]
-    out = directory / "out-cluster"
-    batch = None
     try:
         _wait_for_workers(env, len(workers))
-        started = time.monotonic()
-        batch = _batch(directory, out, env, [])
-        written, killed_after = LineCounter(out / RESULTS), None
-        while batch.poll() is None and time.monotonic() - started < timeout:
-            if kill_after is not None and killed_after is None and written.count() >= kill_after * len(expected):
-                kill_group(workers[0])
-                killed_after = written.count()
-            time.sleep(0.05)
-        elapsed = time.monotonic() - started
+        yield env, workers
     finally:
         for process in workers:
             stop_group(process)
-        if batch is not None and batch.poll() is None:
-            batch.kill()
         redis_server.terminate()
         redis_server.wait(timeout=30)
+
+
+def cluster_batch(directory: Path, expected: set[str], kill_after: float | None = None, timeout: float = 900,
+                  out_name: str = "out-cluster") -> dict:
+    """`nianbao batch` through redis-server and two workers; with `kill_after` (a share of the reports
+    written), the first worker and its pool process are SIGKILLed once that share is done."""
+    out = directory / out_name
+    with cluster(directory) as (env, workers):
+        started = time.monotonic()
+        batch = _batch(directory, out, env, [])
+        try:
+            written, killed_after = LineCounter(out / RESULTS), None
+            while batch.poll() is None and time.monotonic() - started < timeout:
+                if kill_after is not None and killed_after is None and written.count() >= kill_after * len(expected):
+                    kill_group(workers[0])
+                    killed_after = written.count()
+                time.sleep(0.05)
+            elapsed = time.monotonic() - started
+        finally:
+            if batch.poll() is None:
+                batch.kill()
+                batch.wait()
     return {**_summary(out, expected, elapsed, batch.returncode), "killed_after": killed_after}
 
 

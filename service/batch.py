@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
+from service.agency import parse_agency
+from service.check.crossyear import check_cross_year
 from service.jobs.task import process
 from service.registry import registry
+from service.report import Report
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +74,21 @@ def finished_hashes(results: Path) -> set[str]:
 
 def read_results(results: Path) -> Iterator[dict]:
     """The records written so far; a line cut short by an interruption is not a record."""
+    return (record for _offset, record in _records(results))
+
+
+def _records(results: Path) -> Iterator[tuple[int, dict]]:
+    """Records with their byte offsets, so that one can be read again without holding them all."""
     if not results.exists():
         return
-    with results.open(encoding="utf-8") as lines:
+    with results.open("rb") as lines:
+        offset = 0
         for line in lines:
             try:
-                yield json.loads(line)
+                yield offset, json.loads(line)
             except json.JSONDecodeError:
                 log.warning("ignoring a torn line in %s", results)
+            offset += len(line)
 
 
 # ---------------------------------------------------------------------------------------------- runners
@@ -204,23 +214,55 @@ def _record(item: Item, outcome: dict) -> dict:
 
 # ---------------------------------------------------------------------------------------------- tables
 def write_tables(out: Path) -> None:
-    """fields.csv (one row per file, one column per field key of both templates) and findings.csv."""
+    """fields.csv (one row per file, one column per field key of both templates) and findings.csv,
+    which adds the cross-year findings between the batch's own reports of one agency."""
     keys = list(dict.fromkeys(key for template in registry().templates.values() for key in template.keys))
     head = ["path", "sha256", "status", "error", "agency", "year", "template"]
-    with _csv(out / FIELDS_CSV) as fields_file, _csv(out / FINDINGS_CSV) as findings_file:
+    years = _agency_years(out / RESULTS)
+    with _csv(out / FIELDS_CSV) as fields_file, _csv(out / FINDINGS_CSV) as findings_file, \
+            (out / RESULTS).open("rb") as earlier:
         fields, findings = csv.writer(fields_file), csv.writer(findings_file)
         fields.writerow(head + keys)
         findings.writerow(["path", "sha256", "agency", "year", "rule", "severity", "fields", "message"])
-        for record in read_results(out / RESULTS):
+        for _offset, record in _records(out / RESULTS):
             report = record["report"] or {"meta": {}, "fields": {}}
             meta = report["meta"]
             values = {key: field["value"] for key, field in report["fields"].items()}
             fields.writerow([record["path"], record["sha256"], record["status"], record["error"] or "",
                              meta.get("agency") or "", meta.get("year") or "", meta.get("template") or ""]
                             + [_cell(values.get(key)) for key in keys])
-            for finding in record["findings"]:
+            for finding in record["findings"] + _cross_year(record, years, earlier):
                 findings.writerow([record["path"], record["sha256"], meta.get("agency") or "", meta.get("year") or "",
                                    finding["rule"], finding["severity"], " ".join(finding["fields"]), finding["message"]])
+
+
+def _agency_year(record: dict) -> tuple[str, int] | None:
+    """Whose report for which year: short and full names of one body share a key (service/agency.py)."""
+    meta = (record["report"] or {}).get("meta", {})
+    if record["status"] != "done" or not meta.get("agency") or not meta.get("year"):
+        return None
+    return parse_agency(meta["agency"]).key, meta["year"]
+
+
+def _agency_years(results: Path) -> dict[tuple[str, int], int]:
+    """(agency key, year) → the offset of its record; the first file wins when a year comes twice."""
+    years: dict[tuple[str, int], int] = {}
+    for offset, record in _records(results):
+        if (key := _agency_year(record)) is not None:
+            years.setdefault(key, offset)
+    return years
+
+
+def _cross_year(record: dict, years: dict[tuple[str, int], int], results: IO[bytes]) -> list[dict]:
+    """The report against the same agency's report of the year before, when the batch holds it."""
+    here = _agency_year(record)
+    offset = years.get((here[0], here[1] - 1)) if here else None
+    if offset is None:
+        return []
+    results.seek(offset)
+    previous = json.loads(results.readline())
+    return [f.model_dump(mode="json") for f in check_cross_year(Report.model_validate(record["report"]),
+                                                                 Report.model_validate(previous["report"]))]
 
 
 def _csv(path: Path) -> IO[str]:

@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict:
-        return {"status": "ok", "version": __version__}
+        return {"status": "ok", "version": __version__, "jobs": "celery" if jobs.cluster else "embedded"}
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -64,7 +64,7 @@ def celery_app(settings: Settings) -> Celery:
         raise ClusterMisconfigured("未设置 NIANBAO_BROKER_URL（如 redis://127.0.0.1:6379/0）")
     if settings.visibility_timeout < settings.task_time_limit + SAFETY_MARGIN:
         raise ClusterMisconfigured(f"NIANBAO_VISIBILITY_TIMEOUT（{settings.visibility_timeout} 秒）须不小于 "
-                                f"NIANBAO_TASK_TIME_LIMIT + {SAFETY_MARGIN} 秒，否则仍在处理的报告会被重复派发")
+                                   f"NIANBAO_TASK_TIME_LIMIT + {SAFETY_MARGIN} 秒，否则仍在处理的报告会被重复派发")
     app = Celery("nianbao", broker=settings.broker_url, backend=settings.broker_url)
     app.conf.update(
         task_acks_late=True,
