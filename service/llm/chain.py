@@ -213,8 +213,9 @@ def whole_report(document: Document, template_id: str, llm: LLM) -> dict[str, in
     schema = create_model("AllFields", **{k.replace(".", "__"): (float | None, Field(None, alias=k))
                                           for k in template.keys})
     prompt = llm.prompt("whole_report")
+    # a grammar for some 200 optional keys overwhelms llama.cpp's sampler: the schema stays in the prompt only
     answer = llm.ask(prompt, {"fields": "\n".join(f"{k}：{f.label}" for k, f in template.fields.items()),
-                              "text": document.text[:12000]}, schema)
+                              "text": document.text[:12000]}, schema, schema_in_request=False)
     round_ = LLMRound(task="whole_report", prompt_version=prompt.version)
     values = {k: _number(v) for k, v in answer.model_dump(by_alias=True).items()} if answer else {}
     round_.accepted = values

@@ -43,7 +43,8 @@ class LLM:
     def prompt(self, name: str) -> Prompt:
         return Prompt.load(self.config.prompts_dir, name)
 
-    def ask(self, prompt: Prompt, variables: dict[str, str], schema: type[S]) -> S | None:
+    def ask(self, prompt: Prompt, variables: dict[str, str], schema: type[S],
+            schema_in_request: bool | None = None) -> S | None:
         """The model's answer as `schema`, or None when it never produced a valid one."""
         messages: list[BaseMessage] = [SystemMessage(self._system(prompt, schema)),
                                        HumanMessage(Template(prompt.user).safe_substitute(variables))]
@@ -51,8 +52,9 @@ class LLM:
         cached = self._cached(key, schema)
         if cached is not None:
             return cached
+        in_request = self.config.schema_in_request if schema_in_request is None else schema_in_request
         for _ in range(_VALIDATION_RETRIES + 1):
-            raw = self._call(messages, schema)
+            raw = self._call(messages, schema, in_request)
             try:
                 answer = schema.model_validate(_json(raw))
             except (ValidationError, ValueError) as exc:
@@ -68,11 +70,11 @@ class LLM:
             return prompt.system
         return f"{prompt.system}\n\n输出必须符合这个 JSON Schema：\n{json.dumps(schema.model_json_schema(), ensure_ascii=False)}"
 
-    def _call(self, messages: list[BaseMessage], schema: type[BaseModel]) -> str:
+    def _call(self, messages: list[BaseMessage], schema: type[BaseModel], schema_in_request: bool) -> str:
         try:
             if self.config.mode == "json_object":
                 response_format = {"type": "json_object"}
-                if self.config.schema_in_request:
+                if schema_in_request:
                     response_format["schema"] = schema.model_json_schema()
                 message = self.chat.bind(response_format=response_format).invoke(messages)
             else:

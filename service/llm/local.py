@@ -49,12 +49,13 @@ def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LL
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file(data_dir)),
                "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port),
                "--chat_format", "gemma", "--n_ctx", "8192", "--n_threads", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = data_dir / "llm-server.log"  # llama.cpp logs much: a pipe would fill and stall it
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"))
     base_url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + _START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"local LLM server exited: {process.stderr.read().decode(errors='replace')[-500:]}")
+            raise RuntimeError(f"local LLM server exited: {log_path.read_text(errors='replace')[-500:]}")
         try:
             if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
                 log.info("local LLM server on %s", base_url)

