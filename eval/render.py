@@ -40,6 +40,7 @@ import io
 import json
 import random
 import re
+import zipfile
 from dataclasses import dataclass, field, fields, replace
 from itertools import groupby
 from pathlib import Path
@@ -455,6 +456,17 @@ def to_docx(page: Page) -> bytes:
             document.add_paragraph(block.text, style="Title" if block.kind == "title" else None)
     out = io.BytesIO()
     document.save(out)
+    return _without_timestamps(out.getvalue())
+
+
+def _without_timestamps(package: bytes) -> bytes:
+    """The same file every time: zip entries carry the time they were written, which differs
+    between two renders that straddle a two-second tick on a slow machine."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for item in source.infolist():
+            target.writestr(zipfile.ZipInfo(item.filename, date_time=(1980, 1, 1, 0, 0, 0)), source.read(item),
+                            compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
 
 

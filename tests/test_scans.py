@@ -62,12 +62,11 @@ def test_scans_and_photos_meet_their_floors(modality, sample_gold) -> None:
     assert any(where.ocr.confidence < 1 for where in read)
 
 
-@pytest.mark.parametrize("turn", [Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_270],
-                         ids=["upside-down", "sideways-and-upside-down"])
-def test_a_page_scanned_sideways_or_upside_down_reads_as_upright(turn, sample_gold) -> None:
+def test_a_page_scanned_sideways_and_upside_down_reads_as_upright(sample_gold) -> None:
+    """Turned by 270°: the sideways check turns it by 90°, the line classifier by 180° more."""
     page = modalities.scan_pages(sample_gold, 200, seed=1)[1]  # the end of table 3, table 4
     buffer = io.BytesIO()
-    page.transpose(turn).save(buffer, "PNG")
+    page.transpose(Image.Transpose.ROTATE_270).save(buffer, "PNG")
     got = load(buffer.getvalue(), "page.png").text
     assert "行政复议" in got and "\t769\n" in got and "\t3050\n" in got
 
