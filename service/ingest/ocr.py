@@ -111,26 +111,34 @@ def recognise(crops: list[np.ndarray]) -> list[Reading]:
 
 
 def _decode(probs: np.ndarray, characters: list[str]) -> Reading:
-    """Greedy CTC with the runner-up of every character kept as an alternative reading."""
+    """Greedy CTC with the runner-up of every character kept as an alternative reading, and a
+    doubled character ("2" read as "22") as one when the blank that split it was unsure."""
+    frames = np.arange(len(probs))
     top2 = np.argpartition(-probs, 1, axis=1)[:, :2]
-    first = np.where(probs[np.arange(len(probs)), top2[:, 0]] >= probs[np.arange(len(probs)), top2[:, 1]], 0, 1)
-    best, runner = top2[np.arange(len(probs)), first], top2[np.arange(len(probs)), 1 - first]
+    first = np.where(probs[frames, top2[:, 0]] >= probs[frames, top2[:, 1]], 0, 1)
+    best, runner = top2[frames, first], top2[frames, 1 - first]
     chars: list[list] = []  # char, its probability, runner-up, the runner-up's probability
-    previous = 0
+    doubled: list[tuple[float, int]] = []  # (how unsure the splitting blank was, index of the copy)
+    previous, weakest_blank = 0, 1.0
     for t, index in enumerate(best):
-        if index != 0 and index != previous:
+        if index == 0:
+            weakest_blank = min(weakest_blank, probs[t, 0])
+        elif index != previous:
+            if chars and chars[-1][0] == characters[index] and previous == 0:
+                doubled.append((1.0 - weakest_blank, len(chars)))
             chars.append([characters[index], probs[t, index], characters[runner[t]] if runner[t] else "",
                           probs[t, runner[t]]])
-        elif index != 0 and chars and probs[t, index] > chars[-1][1]:  # the surest frame of a character
+            weakest_blank = 1.0
+        elif chars and probs[t, index] > chars[-1][1]:  # the surest frame of a character
             chars[-1] = [chars[-1][0], probs[t, index], characters[runner[t]] if runner[t] else "",
                          probs[t, runner[t]]]
         previous = index
     if not chars:
         return Reading("", 1.0)
     text = "".join(c[0] for c in chars)
-    alternatives = sorted(((p, text[:i] + other + text[i + 1:]) for i, (_, _, other, p) in enumerate(chars)
-                           if p >= _ALTERNATIVE_MIN), reverse=True)
-    ranked = dict.fromkeys(t for _, t in alternatives if t != text)
+    candidates = [(p, text[:i] + other + text[i + 1:]) for i, (_, _, other, p) in enumerate(chars)]
+    candidates += [(p, text[:i] + text[i + 1:]) for p, i in doubled]
+    ranked = dict.fromkeys(t for p, t in sorted(candidates, reverse=True) if p >= _ALTERNATIVE_MIN and t != text)
     return Reading(text, float(min(c[1] for c in chars)), tuple(ranked)[:_MAX_ALTERNATIVES])
 
 
