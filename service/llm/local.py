@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -50,7 +51,9 @@ def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LL
                "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port),
                "--chat_format", "gemma", "--n_ctx", "8192", "--n_threads", "2"]
     log_path = data_dir / "llm-server.log"  # llama.cpp logs much: a pipe would fill and stall it
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"))
+    # ggml's OpenMP threads spin while they wait; on a shared two-core machine that starves everyone
+    environment = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log_path.open("wb"), env=environment)
     base_url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + _START_SECONDS
     while time.monotonic() < deadline:
