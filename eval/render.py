@@ -324,19 +324,25 @@ def _segments(grid: Grid) -> list[Para | Grid]:
     return out
 
 
-def build_page(gold: dict, style: Style = Style()) -> Page:
-    reg = registry()
+def build_page(gold: dict, style: Style = Style(), reg: Registry | None = None,
+               prose: dict[str, list[str]] | None = None) -> Page:
+    """`reg` prints other labels or row orders than the registry's (eval/drift.py); `prose` gives,
+    per section key, the sentences printed in place of that section's table."""
+    reg = reg or registry()
+    prose = prose or {}
     meta = gold["meta"]
     template = reg.templates[meta["template"]]
     p = _Printer(gold["fields"], style)
     title = f"{meta['agency']}{meta['year']}年政府信息公开工作年度报告"
     tables = {"proactive": _table2(template, p), "requests": _table3(template, reg, p),
               "review_litigation": _table4(reg, p)}
+    tables = {key: grid for key, grid in tables.items() if key not in prose}
     _mark_breaks([g for g in tables.values() if g], title, p)
     blocks: list[Para | Grid] = [Para(title, "title")]
     for section in reg.sections:
         blocks.append(Para(section.label, "heading"))
         blocks += [Para(line) for line in _section_lines(section.key, gold)]
+        blocks += [Para(line) for line in prose.get(section.key, [])]
         if tables.get(section.key):
             blocks += _segments(tables[section.key])
     return Page(title, meta["agency"], meta["year"], blocks)
@@ -481,8 +487,12 @@ LAYOUTS = {
 
 def render(gold: dict, layout: str, style: Style = Style()) -> tuple[bytes, str]:
     """The gold report printed in `layout` under `style`: file bytes and a file name with its extension."""
+    return write(build_page(gold, style), layout, gold.get("id", "report"))
+
+
+def write(page: Page, layout: str, name: str) -> tuple[bytes, str]:
     writer, extension = LAYOUTS[layout]
-    return writer(build_page(gold, style)), f"{gold.get('id', 'report')}.{layout}.{extension}"
+    return writer(page), f"{name}.{layout}.{extension}"
 
 
 def main(argv: list[str] | None = None) -> None:
