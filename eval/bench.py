@@ -184,6 +184,41 @@ def bench_llm_draft(samples: int = 3) -> dict:
             "output_tokens": llm.trace.output_tokens}
 
 
+def bench_llm_extraction(samples: int = 2) -> dict:
+    """LLM calls per report on the gold reports as published and re-rendered in every layout (target 0:
+    the rules read them all, and the chain runs only when `needs_llm`), and seconds per call through
+    the bundled model (llama.cpp, Gemma 3 270M) on a few drift renderings (eval/drift.py), where the
+    rules leave gaps for it."""
+    from eval import drift, render
+    from service.llm import LLM, local
+    from service.pipeline import read
+
+    if not local.installed():
+        return {"skipped": "the bundled model is not installed (make test installs it)"}
+    dirs = [p.parent for d in GOLD_DIRS for p in sorted(d.glob("*/gold.json"))]
+    golds = [json.loads((d / "gold.json").read_text("utf-8")) for d in dirs]
+    inputs = [(s.read_bytes(), s.name) for s in _sources()]
+    inputs += [render.render(g, layout) for g in golds for layout in render.LAYOUTS]
+    with tempfile.TemporaryDirectory() as directory:
+        process, config = local.start(Path(directory))
+        try:
+            config = config.model_copy(update={"cache_dir": None})
+            made: list = []  # a client for every clean report the pipeline found a gap in
+            for data, name in inputs:
+                read(data, name, lambda: made.append(LLM(config)) or made[-1])
+            runs = [drift.run_one(r, g, lambda: LLM(config)) for g, r in
+                    zip(golds[:samples], drift.renderings(golds[:samples], ("drift_t2_prose",)))]
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    timed = drift.aggregate(runs, "drift_t2_prose")
+    return {"model": config.model, "clean_reports": len(inputs), "clean_reports_needing_llm": len(made),
+            "clean_llm_calls_per_report": round(sum(llm.trace.calls for llm in made) / len(inputs), 3),
+            "target_calls_per_report": 0,
+            "drift_reports": len(runs), "drift_llm_calls": timed["llm_calls"], "seconds_per_call": timed["seconds_per_call"],
+            "output_tokens": timed["output_tokens"], "accepted_wrong": timed["accepted_wrong"]}
+
+
 def print_scaleout(embedded: dict, runs: dict) -> None:
     print(f"service, embedded queue vs Celery (2 workers): {embedded['reports_per_minute']} vs "
           f"{runs['service_celery']['reports_per_minute']} reports/min")
@@ -212,6 +247,7 @@ def main() -> None:
         "service": bench_service(args.uploads),
         "scaleout": bench_scaleout(args.uploads, args.batch),
         "drafting": {**bench_drafting(), "llm_draft": bench_llm_draft()},
+        "llm_extraction": bench_llm_extraction(),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -232,6 +268,12 @@ def main() -> None:
     llm_draft = drafting["llm_draft"]
     print("LLM draft: " + (llm_draft.get("skipped") or f"median {llm_draft['median_ms']} ms, "
                            f"{llm_draft['llm_drafts']} by the model, {llm_draft['fallback_drafts']} fell back"))
+    llm_extraction = result["llm_extraction"]
+    print("LLM extraction: " + (llm_extraction.get("skipped") or
+          f"{llm_extraction['clean_llm_calls_per_report']} calls per clean report ({llm_extraction['clean_reports']} "
+          f"gold reports as published and re-rendered; target 0), {llm_extraction['seconds_per_call']} s per call "
+          f"with {llm_extraction['model']} ({llm_extraction['drift_llm_calls']} calls on "
+          f"{llm_extraction['drift_reports']} drift renderings)"))
     mutations.print_table(result["mutations"])
     print(f"written to {args.out}")
 

@@ -1,14 +1,17 @@
 """Aligning a number the model gives to where the source prints it, as langextract aligns extractions.
 
 A value is kept only when its quote is found in the document (exactly, or ignoring white space) and
-the number is printed inside that quote; the span of the number is its provenance.
+the number is printed inside that quote; the span of the number is its provenance. A key the model
+chose (a row for a printed label, a field for a number in prose) must also be among those the printed
+words support best: a real number under the wrong key is as wrong as an invented one.
 """
 
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
-from service.textnorm import halfwidth
+from service.textnorm import halfwidth, normalize_label
 
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
@@ -49,3 +52,30 @@ def ground(source: Source, value: float, quote: str) -> tuple[tuple[int, int] | 
     if number is None:
         return None, f"数值 {value} 不在引文中"
     return number, ""
+
+
+# A clause ends at these marks; a sentence at the stronger ones.
+_CLAUSE_END = re.compile(r"[，,；;。：:、\n]")
+_SENTENCE_END = re.compile(r"[；;。\n]")
+
+
+def before(text: str, start: int) -> tuple[str, str]:
+    """The clause and the sentence that lead up to position `start` ("规章方面，本年废止件数为" → clause
+    "本年废止件数为", sentence the whole)."""
+    clause = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    sentence = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    return text[clause:start], text[sentence:start]
+
+
+def support(context: str, names: tuple[str, ...]) -> int:
+    """How many characters in a row `context` shares with the best of `names` (normalised labels):
+    the evidence in the printed words for a label the model chose."""
+    printed = normalize_label(context)
+    return max((SequenceMatcher(None, printed, name, autojunk=False)
+                .find_longest_match(0, len(printed), 0, len(name)).size for name in names), default=0)
+
+
+def best_supported(scores: dict[str, tuple[int, ...]]) -> set[str]:
+    """The keys whose evidence is the strongest and not nil; ties are all kept, for the model to choose."""
+    top = max(scores.values(), default=(0,))
+    return {key for key, score in scores.items() if score == top} if any(top) else set()
