@@ -357,18 +357,23 @@ def _model(config, bundled: bool) -> dict:
 
 
 def result(runs: list[dict], kinds: tuple[str, ...], model: dict, config: dict) -> dict:
-    return {"config": config, "model": model,
-            "by_kind": {kind: aggregate(runs, kind) for kind in kinds},
-            "accepted_wrong": [w for r in runs for w in r["llm"]["accepted_wrong"]],
-            "renderings": [{k: v for k, v in r.items() if k != "cells"} for r in runs]}
+    return {"model": model, "by_kind": {kind: aggregate(runs, kind) for kind in kinds},
+            "runs": {kind: {"config": config,
+                            "accepted_wrong": [w for r in runs if r["kind"] == kind for w in r["llm"]["accepted_wrong"]],
+                            "renderings": [{k: v for k, v in r.items() if k != "cells"} for r in runs if r["kind"] == kind]}
+                     for kind in kinds}}
 
 
-def save(out: Path, figures: dict) -> None:
-    """One entry per model in the file: a run with another model adds to it, the same model replaces."""
+def save(out: Path, figures: dict) -> dict:
+    """One entry per model, one part per kind: a run of some kinds replaces only those; returns the entry."""
     saved = json.loads(out.read_text("utf-8")) if out.exists() else {}
-    saved.setdefault("models", {})[figures["model"]["name"]] = figures
+    entry = saved.setdefault("models", {}).setdefault(figures["model"]["name"], {"by_kind": {}, "runs": {}})
+    entry["model"] = figures["model"]
+    entry["by_kind"].update(figures["by_kind"])
+    entry["runs"].update(figures["runs"])
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+    return entry
 
 
 def print_table(figures: dict) -> None:
@@ -413,8 +418,7 @@ def main(argv: list[str] | None = None) -> None:
     figures = result(runs, kinds, _model(config, not args.configured),
                      {"seed": args.seed, "rate": RATE, "kinds": list(kinds), "layouts": list(LAYOUTS),
                       "reports": [g["id"] for g in golds], "sampled": bool(args.sample)})
-    save(args.out, figures)
-    print_table(figures)
+    print_table(save(args.out, figures))
     print(f"written to {args.out}")
 
 

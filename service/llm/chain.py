@@ -12,6 +12,7 @@ kept unless it is grounded in the source and, for corrections, restores the iden
 from __future__ import annotations
 
 import json
+from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -19,13 +20,16 @@ from service.check import Finding, check
 from service.check.template import other_template_row
 from service.document import Document, Location
 from service.llm.client import LLM
-from service.llm.grounding import Source, ground
+from service.llm.grounding import Source, before, best_supported, ground, support
 from service.numbers import fit_values, parse_cell
-from service.registry import registry
+from service.registry import Label, registry
 from service.report import FieldValue, LLMRound, Provenance, Report
 
 LLM_CONFIDENCE = 0.7
 _PROSE_LIMIT = 3000  # characters of prose sent: the sentences that carry digits
+_TOKENS_PER_FIGURE = 48  # {"key": "t3.withheld.state_secret.total", "value": 2, "quote": "属于国家秘密2件"},
+_MAX_ANSWER_TOKENS = 640  # a small local model writes some 5 tokens a second on two shared cores
+_TABLE_SECTION = {"t2": "proactive", "t3": "requests", "t4": "review_litigation"}  # the section printing each table
 _UNSURE = ("llm", "ocr")
 
 
@@ -59,15 +63,20 @@ def _record(report: Report, llm: LLM, round_: LLMRound) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- map_rows
-def _row_candidates(report: Report, table: str | None) -> dict[str, tuple[str, list[str]]]:
-    """Unfilled template rows: key → (label, field keys in column order)."""
+def _row_candidates(report: Report, table: str | None) -> dict[str, tuple[Label, list[str]]]:
+    """Unfilled template rows: key → (row label, field keys in column order)."""
     template = registry().templates[report.meta.template]
-    rows: dict[str, tuple[str, list[str]]] = {}
+    rows: dict[str, tuple[Label, list[str]]] = {}
     for spec in template.fields.values():
         if table and spec.table != table:
             continue
-        rows.setdefault(f"{spec.table}.{spec.row.key}", (spec.row.label, []))[1].append(spec.key)
+        rows.setdefault(f"{spec.table}.{spec.row.key}", (spec.row, []))[1].append(spec.key)
     return {k: v for k, v in rows.items() if not any(key in report.fields for key in v[1])}
+
+
+def _one_of(keys) -> type:
+    """The keys as an enum, so a server that takes the schema cannot answer anything else."""
+    return Literal[tuple(keys)]
 
 
 def mappable_rows(report: Report) -> list:
@@ -81,13 +90,19 @@ def map_rows(report: Report, llm: LLM) -> None:
     prompt = llm.prompt("map_rows")
     for row in mappable_rows(report):
         candidates = _row_candidates(report, row.table)
-        listing = "\n".join(f"{key.split('.', 1)[1]}：{label}" for key, (label, _) in candidates.items())
+        names = {key.split(".", 1)[1]: key for key in candidates}
+        listing = "\n".join(f"{name}：{candidates[key][0].label}" for name, key in names.items())
+        schema = create_model("RowChoice", __base__=RowChoice, key=(_one_of(names) | None, None))
         answer = llm.ask(prompt, {"candidates": listing, "label": row.label, "values": "、".join(row.values)},
-                         RowChoice)
+                         schema)
         round_ = LLMRound(task="map_rows", prompt_version=prompt.version)
-        chosen = next((k for k in candidates if answer and answer.key and k.split(".", 1)[1] == answer.key), None)
+        chosen = names.get(answer.key) if answer and answer.key else None
+        # the model's pick stands only where the printed label supports it at least as well as any other row
+        supported = best_supported({key: (support(row.label, label.names),) for key, (label, _) in candidates.items()})
         if chosen is None:
             round_.rejected.append(f"“{row.label}”：模型未给出有效的候选行")
+        elif chosen not in supported:
+            round_.rejected.append(f"“{row.label}”：模型选了“{candidates[chosen][0].label}”，行名文字不支持，未采纳")
         else:
             _place(report, row, candidates[chosen][1], round_)
         _record(report, llm, round_)
@@ -116,20 +131,30 @@ def stated_keys(report: Report) -> list[str]:
             and (template.fields[k].table == "t2" or template.fields[k].is_total)]
 
 
-def _prose(document: Document) -> str:
-    lines = [b.text for b in document.paragraphs if any(ch.isdigit() for ch in b.text)]
+def _prose(text: str) -> str:
+    lines = [line for line in text.split("\n") if any(ch.isdigit() for ch in line)]
     return "\n".join(lines)[:_PROSE_LIMIT]
 
 
 def read_prose(document: Document, report: Report, llm: LLM) -> None:
+    """One call per table, with that table's section as the text: a short list of fields and the
+    sentences that state them, which a small model answers within its token bound."""
     keys = stated_keys(report)
-    text = _prose(document)
-    if not keys or not text:
-        return
+    template = registry().templates[report.meta.template]
+    for table in sorted({template.fields[k].table for k in keys}):
+        section = report.sections.get(_TABLE_SECTION[table])
+        text = _prose(section or "") or _prose("\n".join(b.text for b in document.paragraphs))
+        if text:
+            _read_table_prose(document, report, llm, [k for k in keys if template.fields[k].table == table], text)
+
+
+def _read_table_prose(document: Document, report: Report, llm: LLM, keys: list[str], text: str) -> None:
     template = registry().templates[report.meta.template]
     prompt = llm.prompt("read_prose")
+    figure = create_model("Figure", __base__=Figure, key=(_one_of(keys), ...))
+    schema = create_model("ProseFigures", __base__=ProseFigures, figures=(list[figure], ...))  # no empty {} answer
     answer = llm.ask(prompt, {"fields": "\n".join(f"{k}：{template.fields[k].label}" for k in keys), "text": text},
-                     ProseFigures)
+                     schema, max_tokens=min(_TOKENS_PER_FIGURE * len(keys), _MAX_ANSWER_TOKENS))
     round_ = LLMRound(task="read_prose", prompt_version=prompt.version)
     source = Source(document.text)
     for figure in answer.figures if answer else []:
@@ -140,6 +165,9 @@ def read_prose(document: Document, report: Report, llm: LLM) -> None:
         if span is None:
             round_.rejected.append(f"{figure.key} = {_number(figure.value)}：{why}，已舍弃")
             continue
+        if figure.key not in _supported_fields(document.text, span[0], keys):
+            round_.rejected.append(f"{figure.key} = {_number(figure.value)}：数字前的文字说的不是这个字段，已舍弃")
+            continue
         value = _number(figure.value)
         report.fields[figure.key] = FieldValue(
             value=value, method="llm", confidence=LLM_CONFIDENCE,
@@ -148,6 +176,15 @@ def read_prose(document: Document, report: Report, llm: LLM) -> None:
         report.missing.remove(figure.key)
         round_.accepted[figure.key] = value
     _record(report, llm, round_)
+
+
+def _supported_fields(text: str, start: int, keys: list[str]) -> set[str]:
+    """The asked fields the words before a number name best: its clause first ("本年废止件数为"), then its
+    sentence for the row ("规章方面，…"); a figure the model files under another key is dropped."""
+    clause, sentence = before(text, start)
+    template_field = registry().field
+    return best_supported({k: (support(clause, template_field(k).row.names) + support(clause, template_field(k).column.names),
+                               support(sentence, template_field(k).row.names)) for k in keys})
 
 
 # ---------------------------------------------------------------------------------------------- reask
