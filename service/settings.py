@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     llm_schema_in_request: bool = False
     llm_timeout: float = 120.0
     llm_max_tokens: int = 1024
+    llm_max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
 
     def llm_config(self):
         """The configured endpoint, or None; the key never leaves this object but in requests to it."""
@@ -47,7 +48,8 @@ class Settings(BaseSettings):
         return LLMConfig(base_url=self.llm_base_url, model=self.llm_model,
                          api_key=self.llm_api_key or SecretStr("not-needed"), mode=self.llm_mode,
                          schema_in_request=self.llm_schema_in_request, timeout=self.llm_timeout,
-                         max_tokens=self.llm_max_tokens, cache_dir=self.data_dir / "llm-cache")
+                         max_tokens=self.llm_max_tokens, max_tokens_field=self.llm_max_tokens_field,
+                         cache_dir=self.data_dir / "llm-cache")
 
     def job_llm(self):
         """The model the job step may call: a configured endpoint only, never the bundled server, which

