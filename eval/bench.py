@@ -204,8 +204,7 @@ def bench_llm_extraction(samples: int = 2) -> dict:
         try:
             config = config.model_copy(update={"cache_dir": None})
             made: list = []  # a client for every clean report the pipeline found a gap in
-            for data, name in inputs:
-                read(data, name, lambda: made.append(LLM(config)) or made[-1])
+            reports = [read(data, name, lambda: made.append(LLM(config)) or made[-1])[1] for data, name in inputs]
             runs = [drift.run_one(r, g, lambda: LLM(config)) for g, r in
                     zip(golds[:samples], drift.renderings(golds[:samples], ("drift_t2_prose",)))]
         finally:
@@ -213,7 +212,7 @@ def bench_llm_extraction(samples: int = 2) -> dict:
             process.wait(timeout=30)
     timed = drift.aggregate(runs, "drift_t2_prose")
     return {"model": config.model, "clean_reports": len(inputs), "clean_reports_needing_llm": len(made),
-            "clean_llm_calls_per_report": round(sum(llm.trace.calls for llm in made) / len(inputs), 3),
+            "clean_llm_calls_per_report": round(sum(r.llm.calls for r in reports if r.llm) / len(inputs), 3),
             "target_calls_per_report": 0,
             "drift_reports": len(runs), "drift_llm_calls": timed["llm_calls"], "seconds_per_call": timed["seconds_per_call"],
             "output_tokens": timed["output_tokens"], "accepted_wrong": timed["accepted_wrong"]}

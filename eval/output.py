@@ -26,6 +26,33 @@ def _rows(result: dict) -> list[tuple[str, dict]]:
             *((f"template {t}", v) for t, v in result["by_template"].items())]
 
 
+def _side_by_side(result: dict) -> list[tuple[str, dict, dict, dict]]:
+    """(scope, pipeline figures, baseline figures, latency of each) for the --llm-only comparison."""
+    baseline = result["llm_only"]
+    rows = [("overall", result["overall"], baseline["overall"], {})]
+    rows += [(f"modality {m}", v, baseline["by_modality"][m],
+              {"pipeline": result["latency"][m]["p50_s"], "llm_only": baseline["latency"][m]["p50_s"]})
+             for m, v in result["by_modality"].items()]
+    rows += [(f"table {t}", v, baseline["by_table"].get(t, {}), {}) for t, v in result["by_table"].items()]
+    return rows
+
+
+_COMPARISON_COLUMNS = ("scope", "Nianbao field acc.", "LLM-only field acc.", "Nianbao non-zero",
+                       "LLM-only non-zero", "all-zeros baseline", "p50 s Nianbao", "p50 s LLM-only")
+
+
+def _comparison_cells(scope: str, ours: dict, theirs: dict, latency: dict) -> list[str]:
+    return [scope, _pct(ours.get("field_accuracy")), _pct(theirs.get("field_accuracy")),
+            _pct(ours.get("nonzero_accuracy")), _pct(theirs.get("nonzero_accuracy")), _pct(ours.get("zeros_baseline")),
+            str(latency.get("pipeline", "")), str(latency.get("llm_only", ""))]
+
+
+def _cost_line(result: dict) -> str:
+    ours, theirs = result["cost"], result["llm_only"]["cost"]
+    return (f"model {result['llm_only']['model']}: LLM calls per report {ours['llm_calls_per_report']} (Nianbao) vs "
+            f"{theirs['llm_calls_per_report']} (LLM-only); tokens {ours['llm_tokens']} vs {theirs['llm_tokens']}")
+
+
 def print_summary(result: dict, console: Console) -> None:
     table = Table(title=f"抽取评测：{result['config']['reports']} 份 gold 报告")
     for column in ("范围", "单元格", "字段准确率", "非零字段", "全零基线", "p50 秒"):
@@ -56,6 +83,14 @@ def print_summary(result: dict, console: Console) -> None:
     errors = [(rid, m, v["error"]) for rid, runs in result["by_report"].items() for m, v in runs.items() if v["error"]]
     for rid, modality, error in errors:
         console.print(f"[red]{rid}·{modality}：{error}[/red]", highlight=False)
+    if "llm_only" in result:
+        comparison = Table(title="对照：Nianbao 流水线 vs 整份报告一次交给大模型")
+        for column in _COMPARISON_COLUMNS:
+            comparison.add_column(column)
+        for row in _side_by_side(result):
+            comparison.add_row(*_comparison_cells(*row))
+        console.print(comparison)
+        console.print(_cost_line(result), highlight=False)
 
 
 def _markdown(result: dict) -> str:
@@ -75,6 +110,11 @@ def _markdown(result: dict) -> str:
     for w in result["worst_keys"]:
         e = w["examples"][0]
         lines.append(f"| {w['key']} | {w['errors']} | {e['report']} · {e['modality']}: {e['expected']!r} → {e['got']!r} |")
+    if "llm_only" in result:
+        lines += ["", "## Nianbao vs the one-call LLM baseline (--llm-only)", "",
+                  "| " + " | ".join(_COMPARISON_COLUMNS) + " |", "|" + "---|" * len(_COMPARISON_COLUMNS)]
+        lines += ["| " + " | ".join(_comparison_cells(*row)) + " |" for row in _side_by_side(result)]
+        lines += ["", _cost_line(result) + "."]
     if result.get("drafting"):
         summary = {k: v for k, v in result["drafting"].items() if k != "by_report"}
         lines += ["", "## Drafting (section 五)", "", "```", json.dumps(summary, ensure_ascii=False, indent=1), "```"]
@@ -103,6 +143,8 @@ def _plots(result: dict) -> list[tuple[str, str]]:
     axis.set_ylabel("accuracy")
     axis.legend(loc="lower right", fontsize=8)
     plots = [("Accuracy by modality", _png(figure))]
+    if "llm_only" in result:
+        plots.append(("Nianbao vs one-call LLM baseline", _comparison_plot(result, modalities)))
     figure, axis = plt.subplots(figsize=(7, 3.2))
     axis.boxplot([[s * 1000 for s in result["latency"][m]["samples"]] or [0] for m in modalities])
     axis.set_xticks(range(1, len(modalities) + 1), modalities)
@@ -115,6 +157,23 @@ def _plots(result: dict) -> list[tuple[str, str]]:
         axis.set_xlabel("errors")
         plots.append(("Worst fields", _png(figure)))
     return plots
+
+
+def _comparison_plot(result: dict, modalities: list[str]) -> str:
+    figure, axis = plt.subplots(figsize=(7, 3.2))
+    width = 0.2
+    series = [(result["by_modality"], "field_accuracy", "Nianbao, all cells"),
+              (result["llm_only"]["by_modality"], "field_accuracy", "LLM-only, all cells"),
+              (result["by_modality"], "nonzero_accuracy", "Nianbao, non-zero"),
+              (result["llm_only"]["by_modality"], "nonzero_accuracy", "LLM-only, non-zero")]
+    for i, (figures, metric, name) in enumerate(series):
+        axis.bar([x + (i - 1.5) * width for x in range(len(modalities))],
+                 [figures[m][metric] or 0 for m in modalities], width, label=name)
+    axis.set_xticks(range(len(modalities)), modalities)
+    axis.set_ylim(0, 1.05)
+    axis.set_ylabel("accuracy")
+    axis.legend(loc="lower right", fontsize=7)
+    return _png(figure)
 
 
 def _html(result: dict) -> str:

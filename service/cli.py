@@ -81,7 +81,7 @@ def extract_path(path: Path, mode: "LLMMode" = None) -> Report:
     mode = mode or LLMMode.off
     try:
         if mode is LLMMode.only:
-            return pipeline.read_llm_only(read_input(path), path.name, llm_factory(mode))
+            return pipeline.read_llm_only(read_input(path), path.name, llm_factory(mode))[1]
         return pipeline.extract_bytes(read_input(path), path.name, llm_factory(mode))
     except pipeline.InputError as exc:
         logging.getLogger("nianbao").info("rejected %s: %s", path, exc)
@@ -168,6 +168,14 @@ def llm_serve(port: int = typer.Option(8081, help="端口"),
         process.terminate()
 
 
+def baseline_llm():
+    """The model for `eval --llm-only`, made now: the baseline needs it for every report."""
+    made = llm_factory(LLMMode.auto)()
+    if made is None:
+        fail("未配置大模型（NIANBAO_LLM_*），也未安装本地模型，无法运行 --llm-only 对照")
+    return (lambda: made), made.config.model
+
+
 @app.command("eval")
 def eval_command(
     gold_dirs: list[Path] = typer.Argument(..., help="gold 目录：含若干 <id>/gold.json 与 source.*"),
@@ -175,6 +183,8 @@ def eval_command(
     out: Path | None = typer.Option(None, "--out", help="输出目录：写入 report.json、report.md、report.html"),
     against: Path | None = typer.Option(None, "--against", help="上一次的 report.json：准确率下降时退出码为 1"),
     mutation_count: int = typer.Option(200, "--mutations", help="每份 gold 报告的检查器变异数（0 不运行）"),
+    llm_only: bool = typer.Option(False, "--llm-only", help="同时运行对照基线：整份报告一次交给大模型（NIANBAO_LLM_* 或本地模型），"
+                                  "流水线也在规则读不到时调用该模型；本地小模型每份报告需数分钟"),
 ) -> None:
     """用 gold 报告评测抽取与检查。"""
     from eval.output import print_summary, write
@@ -188,7 +198,8 @@ def eval_command(
         if not directory.is_dir():
             fail(f"不是目录：{directory}")
     previous = json.loads(read_input(against).decode("utf-8")) if against else None
-    result = evaluate(gold_dirs, chosen, mutation_count, show_progress=err.is_terminal)
+    llm, model = baseline_llm() if llm_only else (None, None)
+    result = evaluate(gold_dirs, chosen, mutation_count, show_progress=err.is_terminal, llm=llm, llm_model=model)
     if not result["by_report"]:
         fail("没有找到 gold 报告（<id>/gold.json）")
     print_summary(result, Console())

@@ -39,7 +39,7 @@ def read(data: bytes, filename: str, llm: LLMFactory | None = None) -> tuple[Doc
     return document, report
 
 
-def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> Report:
+def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> tuple[Document, Report]:
     """The peers' approach for the eval baseline: the whole text to the model in one call."""
     from service.extract.meta import detect_template, find_year
     from service.llm import whole_report
@@ -48,11 +48,12 @@ def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> Report:
     model = llm()
     if model is None:
         raise InputError("未配置大模型，无法使用 only 模式", "llm-only without a model")
+    model = model.for_report()
     template = detect_template(document, find_year(None, document))
     values = whole_report(document, template.id, model)
     fields = {k: FieldValue(value=v, method="llm", confidence=0.5) for k, v in values.items() if k in template.fields}
-    return Report(meta=Meta(template=template.id), fields=fields, llm=model.trace,
-                  missing=[k for k in template.keys if k not in fields])
+    return document, Report(meta=Meta(template=template.id), fields=fields, llm=model.trace,
+                            missing=[k for k in template.keys if k not in fields])
 
 
 def _assist(document: Document, report: Report, llm: LLMFactory) -> Report:
@@ -64,7 +65,7 @@ def _assist(document: Document, report: Report, llm: LLMFactory) -> Report:
     if model is None:
         report.warnings.append("未配置大模型，规则未能读取的内容保持空缺")
         return report
-    return assist(document, report, model)[0]
+    return assist(document, report, model.for_report())[0]
 
 
 def _document(data: bytes, filename: str) -> Document:

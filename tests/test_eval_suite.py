@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,24 @@ def test_eval_rejects_unknown_modalities() -> None:
     done = subprocess.run([str(NIANBAO), "eval", str(GOLD_DIRS[0]), "--modalities", "fax"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "未知的输入形态" in done.stderr
+
+
+def test_llm_only_baseline_runs_beside_the_pipeline_against_the_local_server(tmp_path) -> None:
+    """The peers' one-call approach against the bundled llama.cpp server the CLI starts itself,
+    scored on the same cells as the pipeline and shown beside it in every output file."""
+    environment = {**os.environ, "NIANBAO_DATA_DIR": str(tmp_path / "data")}
+    for name in [k for k in environment if k.startswith("NIANBAO_LLM_")]:
+        del environment[name]  # the bundled model, never a configured remote endpoint
+    done = subprocess.run([str(NIANBAO), "eval", str(GOLD_DIRS[0]), "--modalities", "text", "--mutations", "0",
+                           "--llm-only", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=1500, env=environment)
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    baseline = saved["llm_only"]
+    assert baseline["model"] == saved["config"]["llm_model"] == "gemma-3-270m"
+    assert baseline["overall"]["cells"] == saved["overall"]["cells"] > 0
+    assert 0 <= baseline["overall"]["field_accuracy"] <= 1
+    assert baseline["cost"]["llm_calls_per_report"] >= 1 and baseline["cost"]["llm_tokens"] > 0
+    assert saved["cost"]["llm_calls_per_report"] == 0  # a clean report: the rules read it all
+    assert "## Nianbao vs the one-call LLM baseline" in (tmp_path / "out" / "report.md").read_text("utf-8")
+    assert "Nianbao vs one-call LLM baseline" in (tmp_path / "out" / "report.html").read_text("utf-8")

@@ -8,6 +8,7 @@ with the validation error. Answers are cached on disk by model, prompt version a
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -52,6 +53,13 @@ class LLM:
                 base_url=self.config.base_url, api_key=self.config.api_key, model=self.config.model,
                 timeout=self.config.timeout, max_retries=self.config.max_retries, temperature=0, **bound)
         return self._chats[max_tokens]
+
+    def for_report(self) -> "LLM":
+        """The same clients with a trace of their own: one model serves many reports, and each
+        report's calls and tokens are counted apart."""
+        other = copy.copy(self)
+        other.trace = LLMTrace(model=self.config.model)
+        return other
 
     def prompt(self, name: str) -> Prompt:
         return Prompt.load(self.config.prompts_dir, name)
