@@ -154,13 +154,15 @@ app.add_typer(llm_app, name="llm")
 
 @llm_app.command("serve")
 def llm_serve(port: int = typer.Option(8081, help="端口"),
-              data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR")) -> None:
+              data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR"),
+              api_key: str | None = typer.Option(None, "--api-key", envvar="NIANBAO_LLM_SERVER_KEY",
+                                                 help="只接受携带此密钥的请求")) -> None:
     """启动随包附带的本地模型（OpenAI 兼容接口，127.0.0.1）。"""
     from service.llm import local
 
     if not local.installed():
         fail("未安装本地模型：请运行 make test 或 make serve 安装 llama-cpp-python 与模型包")
-    process, config = local.start(data_dir, port)
+    process, config = local.start(data_dir, port, api_key)
     err.print(f"本地模型已启动：{config.base_url}（模型 {config.model}），按 Ctrl+C 停止", highlight=False)
     try:
         process.wait()

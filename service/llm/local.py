@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 
 from service.llm.config import LLMConfig
 
@@ -47,8 +48,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LLMConfig]:
-    """Start the server and wait until it answers; the caller stops the process."""
+def start(data_dir: Path, port: int | None = None, api_key: str | None = None) -> tuple[subprocess.Popen, LLMConfig]:
+    """Start the server and wait until it answers; the caller stops the process. With `api_key` the
+    server answers only requests that carry it (for a server others on the network can reach)."""
     port = port or free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_file(data_dir)),
                "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(port),
@@ -56,6 +58,8 @@ def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LL
                # the server's default keeps every position's logits: a context × 262k-word vocabulary
                # array of floats (8.6 GB at 8k tokens) and a vocabulary projection per prompt token
                "--logits_all", "False"]
+    if api_key:
+        command += ["--api_key", api_key]
     log_path = data_dir / "llm-server.log"  # llama.cpp logs much: a pipe would fill and stall it
     # ggml's OpenMP threads spin while they wait; on a shared two-core machine that starves everyone
     environment = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
@@ -66,9 +70,11 @@ def start(data_dir: Path, port: int | None = None) -> tuple[subprocess.Popen, LL
         if process.poll() is not None:
             raise RuntimeError(f"local LLM server exited: {log_path.read_text(errors='replace')[-500:]}")
         try:
-            if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+            headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+            if httpx.get(f"{base_url}/models", headers=headers, timeout=1).status_code == 200:
                 log.info("local LLM server on %s", base_url)
-                return process, config(base_url, data_dir)
+                made = config(base_url, data_dir)
+                return process, made.model_copy(update={"api_key": SecretStr(api_key)}) if api_key else made
         except httpx.TransportError:
             time.sleep(0.3)
     process.kill()
