@@ -39,6 +39,7 @@ from eval import render
 from eval.score import CellScore, matches, score_cells, summarise
 from eval.suite import gold_reports
 from service import pipeline
+from service.agency import parse_agency
 from service.registry import Label, Registry, registry
 from service.textnorm import normalize_label, strip_numbering
 
@@ -281,10 +282,17 @@ def _read(rendering: Rendering, gold: dict, llm) -> tuple[list[CellScore], float
 
 def _accepted_wrong(report, gold: dict, rendering: Rendering) -> list[dict]:
     """LLM-accepted values gold does not hold: a key the report lacks counts as invented."""
+    truth = {**gold["fields"], **{f"meta.{k}": v for k, v in gold["meta"].items()}}
     return [{"report": rendering.report, "kind": rendering.kind, "task": round_.task, "key": key, "value": value,
-             "gold": gold["fields"].get(key, "（报告无此单元格）")}
+             "gold": truth.get(key, "（报告无此单元格）")}
             for round_ in report.llm.rounds for key, value in round_.accepted.items()
-            if key not in gold["fields"] or not matches(gold["fields"][key], value)]
+            if key not in truth or not _agrees(key, truth[key], value)]
+
+
+def _agrees(key: str, expected, got) -> bool:
+    if key == "meta.agency":  # the full or the short name of the same body (淮安市洪泽区人民政府 / 洪泽区人民政府)
+        return bool(expected) and parse_agency(expected).key == parse_agency(got).key
+    return expected == got if key.startswith("meta.") else matches(expected, got)
 
 
 def _rule_wrong(report, cells: list[CellScore]) -> list[str]:

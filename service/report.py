@@ -47,9 +47,9 @@ class UnplacedRow(BaseModel):
 class LLMRound(BaseModel):
     """One request to the model and what became of its answer."""
 
-    task: str  # map_rows, read_prose, reask, whole_report
+    task: str  # map_rows, read_prose, read_meta, reask, whole_report
     prompt_version: str
-    accepted: dict[str, int | float | None] = Field(default_factory=dict)
+    accepted: dict[str, int | float | str | None] = Field(default_factory=dict)  # field key or meta.<name>
     rejected: list[str] = Field(default_factory=list)  # why each refused value was refused
 
 

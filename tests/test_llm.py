@@ -94,3 +94,18 @@ def test_on_every_gold_report_the_chain_never_makes_a_field_worse(server) -> Non
         worse = {k: (v, report.fields[k].value) for k, v in gold["fields"].items()
                  if k in report.fields and report.fields[k].method == "llm" and not blank_equal(v, report.fields[k].value)}
         assert worse == {}, directory.name
+
+
+def test_a_report_without_its_title_gets_its_agency_from_the_model_only_where_printed(server) -> None:
+    directory = next(d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2023")
+    text = source_path(directory).read_text("utf-8")
+    untitled = text[text.index("本报告"):]  # the title lines gone: the rules find no agency in the body
+    document, report = read(untitled.encode("utf-8"), "untitled.txt")
+    assert report.meta.agency is None
+    llm = LLM(server)
+    assist(document, report, llm)
+    (round_,) = [r for r in llm.trace.rounds if r.task == "read_meta"]
+    assert round_.prompt_version == "read_meta/1"
+    assert report.meta.year == 2023 and "meta.year" not in round_.accepted  # the rules' year is not asked
+    if "meta.agency" in round_.accepted:
+        assert report.meta.agency in "".join(document.text[:600].split())

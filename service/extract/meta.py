@@ -61,6 +61,13 @@ def find_year(title: str | None, document: Document) -> int | None:
     return None
 
 
+def printed_years(text: str) -> set[int]:
+    """Every year the text prints before 年, in digits or in Chinese numerals (二〇二三年)."""
+    found = {int(m.group(1)) for m in _YEAR.finditer(halfwidth(text))}
+    found |= {int(m.group(1).translate(_CN_NUM).replace("O", "0")) for m in _CN_YEAR.finditer(text)}
+    return {year for year in found if 1990 < year < 2100}
+
+
 def _year_in(text: str) -> int | None:
     text = halfwidth(text)
     match = _YEAR.search(text) or _CN_YEAR.search(text)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from service.check import Finding, check
 from service.document import Document
 from service.llm import local
-from service.llm.chain import mappable_rows, map_rows, read_prose, reask, stated_keys, whole_report
+from service.llm.chain import (mappable_rows, map_rows, missing_meta, read_meta, read_prose, reask, stated_keys,
+                               whole_report)
 from service.llm.client import LLM, LLMUnavailable
 from service.llm.config import LLMConfig
 from service.report import Report
@@ -19,14 +20,16 @@ __all__ = ["LLM", "LLMConfig", "LLMUnavailable", "assist", "local", "needs_llm",
 
 
 def needs_llm(report: Report) -> bool:
-    """Rules left work the model can do: rows they could not place, or tables printed only as prose."""
-    return bool(mappable_rows(report) or stated_keys(report))
+    """Rules left work the model can do: rows they could not place, tables printed only as prose, or
+    a title that does not name the body or the year."""
+    return bool(mappable_rows(report) or stated_keys(report) or missing_meta(report))
 
 
 def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> tuple[Report, list[Finding]]:
     """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells."""
     report.llm = llm.trace
     try:
+        read_meta(document, report, llm)
         map_rows(report, llm)
         read_prose(document, report, llm)
         return report, reask(document, report, llm, max_rounds)

@@ -4,6 +4,7 @@ kept unless it is grounded in the source and, for corrections, restores the iden
 - map_rows: a row the rules could not place gets a registry key chosen by the model among the
   template's unfilled rows; its numbers are still the printed cells, read by the rules.
 - read_prose: figures stated only in sentences, each with its quote, aligned to the source.
+- read_meta: the issuing body and the year when the title does not give them, kept only when printed.
 - reask: identities broken on cells read by OCR or the LLM go back to the model with the checker's
   candidate repairs and the cells' source text; a correction must restore the identities.
 - whole_report: the peers' approach, all fields in one call, kept as the eval baseline.
@@ -12,6 +13,7 @@ kept unless it is grounded in the source and, for corrections, restores the iden
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
@@ -19,6 +21,7 @@ from pydantic import BaseModel, Field, create_model
 from service.check import Finding, check
 from service.check.template import other_template_row
 from service.document import Document, Location
+from service.extract.meta import printed_years
 from service.llm.client import LLM
 from service.llm.grounding import Source, before, best_supported, ground, support
 from service.numbers import fit_values, parse_cell
@@ -185,6 +188,49 @@ def _supported_fields(text: str, start: int, keys: list[str]) -> set[str]:
     template_field = registry().field
     return best_supported({k: (support(clause, template_field(k).row.names) + support(clause, template_field(k).column.names),
                                support(sentence, template_field(k).row.names)) for k in keys})
+
+
+# ---------------------------------------------------------------------------------------------- read_meta
+class MetaAnswer(BaseModel):
+    agency: str | None = None
+    year: int | None = None
+
+
+_HEAD = 600  # characters: the title and the opening sentence name the body and the year
+_BODY = re.compile(r"^[\u4e00-\u9fff0-9（）()·]{3,30}(?:政府|局|委员会|委|办公室|办|厅|院|中心|署|会|所|部|处|站|队|馆)$")
+
+
+def missing_meta(report: Report) -> list[str]:
+    return [name for name in ("agency", "year") if getattr(report.meta, name) is None]
+
+
+def read_meta(document: Document, report: Report, llm: LLM) -> None:
+    """The issuing body and the year when the title does not give them (no title, an odd one)."""
+    if not missing_meta(report):
+        return
+    prompt = llm.prompt("read_meta")
+    head = document.text[:_HEAD]
+    answer = llm.ask(prompt, {"text": head}, MetaAnswer)
+    round_ = LLMRound(task="read_meta", prompt_version=prompt.version)
+    accept_meta(head, answer or MetaAnswer(), report, round_)
+    _record(report, llm, round_)
+
+
+def accept_meta(head: str, answer: MetaAnswer, report: Report, round_: LLMRound) -> None:
+    """An agency is kept when the text prints it and it reads as a body's name; a year when printed."""
+    missing = missing_meta(report)
+    if "agency" in missing and answer.agency:
+        if Source(head).find(answer.agency) and _BODY.match(answer.agency.strip()):
+            report.meta.agency = answer.agency.strip()
+            round_.accepted["meta.agency"] = report.meta.agency
+        else:
+            round_.rejected.append(f"机关名称“{answer.agency}”不在报告开头，或不像机关名称，已舍弃")
+    if "year" in missing and answer.year:
+        if answer.year in printed_years(head):
+            report.meta.year = answer.year
+            round_.accepted["meta.year"] = answer.year
+        else:
+            round_.rejected.append(f"年度 {answer.year} 不在报告开头，已舍弃")
 
 
 # ---------------------------------------------------------------------------------------------- reask
