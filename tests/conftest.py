@@ -32,3 +32,16 @@ def blank_equal(expected, got) -> bool:
 def gold_dir(request) -> Path:
     return request.param
 
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """The bundled llama.cpp server with Gemma 3 270M on 127.0.0.1, one for the whole run; its
+    config reaches the model on every call (no answer cache)."""
+    from service.llm import local
+
+    assert local.installed(), "make test installs llama-cpp-python and the bundled model"
+    process, config = local.start(tmp_path_factory.mktemp("llm"))
+    yield config.model_copy(update={"cache_dir": None})
+    process.terminate()
+    process.wait(timeout=30)

@@ -8,14 +8,13 @@ import json
 import os
 import subprocess
 
-import pytest
 
 from eval.load import free_port
 from service.check import check
 from service.draft import draft, hide_own_section
 from service.draft.checks import numbers_in
 from service.draft.writer import Answer, Sentence, compose
-from service.llm import LLM, LLMConfig, local
+from service.llm import LLM, LLMConfig
 from tests.conftest import gold_report_dirs, source_path
 from tests.test_draft import NIANBAO, extracted, previous_dir
 
@@ -38,18 +37,9 @@ def test_an_endpoint_that_is_down_gives_the_offline_draft() -> None:
     assert all(c.passed for c in result.checks)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    assert local.installed(), "make test installs llama-cpp-python and the bundled model"
-    process, config = local.start(tmp_path_factory.mktemp("llm"))
-    yield config.model_copy(update={"cache_dir": None})
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def test_llm_draft_end_to_end(server) -> None:
+def test_llm_draft_end_to_end(llm_server) -> None:
     report, previous = extracted(HONGZE), extracted(previous_dir(HONGZE))
-    llm = LLM(server)
+    llm = LLM(llm_server)
     result = draft(report, previous, check(hide_own_section(report), previous), llm=llm)
     assert llm.trace.calls >= 1
     allowed = {abs(float(n)) for f in result.findings for n in f.numbers}

@@ -4,10 +4,9 @@ renderings never reach the model."""
 
 from __future__ import annotations
 
-import pytest
 
 from eval import drift, render
-from service.llm import LLM, local
+from service.llm import LLM
 from service.pipeline import read
 from service.textnorm import normalize_label
 from tests.conftest import gold_report_dirs, load_gold, source_path
@@ -45,18 +44,9 @@ def test_clean_renderings_never_ask_the_model() -> None:
     assert asked == []
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    assert local.installed(), "make test installs llama-cpp-python and the bundled model"
-    process, config = local.start(tmp_path_factory.mktemp("llm"))
-    yield config.model_copy(update={"cache_dir": None})
-    process.terminate()
-    process.wait(timeout=30)
-
-
-def test_the_chain_never_accepts_a_value_gold_disagrees_with(server) -> None:
+def test_the_chain_never_accepts_a_value_gold_disagrees_with(llm_server) -> None:
     gold = SAMPLE[0]
-    runs = [drift.run_one(drift.make(gold, kind, "html"), gold, lambda: LLM(server))
+    runs = [drift.run_one(drift.make(gold, kind, "html"), gold, lambda: LLM(llm_server))
             for kind in ("drift", "drift_t2_prose")]
     assert sum(r["llm"]["calls"] for r in runs) >= 1, "the drift left the model nothing to do"
     for run in runs:

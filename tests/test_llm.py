@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
-from service.llm import LLM, LLMConfig, assist, local
+from service.llm import LLM, LLMConfig, assist
 from service.llm.chain import RowChoice
 from service.llm.grounding import Source
 from service.pipeline import read
@@ -15,35 +14,25 @@ from service.report import FieldValue, Provenance, UnplacedRow
 from tests.conftest import blank_equal, gold_report_dirs, load_gold, source_path
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    assert local.installed(), "make test installs llama-cpp-python and the bundled model"
-    data_dir = tmp_path_factory.mktemp("llm")
-    process, config = local.start(data_dir)
-    yield config.model_copy(update={"cache_dir": None})  # every call reaches the model
-    process.terminate()
-    process.wait(timeout=30)
-
-
 def _report(report_id: str):
     directory = next(d for d in gold_report_dirs() if d.name == report_id)
     return read(source_path(directory).read_bytes(), load_gold(directory)["source"])
 
 
-def test_structured_output_parses_and_is_counted(server) -> None:
-    llm = LLM(server)
+def test_structured_output_parses_and_is_counted(llm_server) -> None:
+    llm = LLM(llm_server)
     answer = llm.ask(llm.prompt("map_rows"), {"candidates": "granted：（一）予以公开\npartially_granted：（二）部分公开",
                                               "label": "（二）部分公开", "values": "2、0、0"}, RowChoice)
     assert isinstance(answer, RowChoice)
     assert llm.trace.calls >= 1 and llm.trace.output_tokens > 0
 
 
-def test_prose_figures_are_kept_only_when_grounded(server) -> None:
+def test_prose_figures_are_kept_only_when_grounded(llm_server) -> None:
     document, report = _report("huaian-hongze-district-2023")
     for key in [k for k in report.fields if k.startswith("t4.")]:  # as if table 4 were printed as prose only
         del report.fields[key]
         report.missing.append(key)
-    llm = LLM(server)
+    llm = LLM(llm_server)
     assist(document, report, llm)
     (round_,) = [r for r in llm.trace.rounds if r.task == "read_prose"]
     source = Source(document.text)
@@ -55,7 +44,7 @@ def test_prose_figures_are_kept_only_when_grounded(server) -> None:
     assert all("已舍弃" in why or "不是待填字段" in why for why in round_.rejected)
 
 
-def test_a_broken_identity_on_an_unsure_cell_is_asked_again_and_recorded(server) -> None:
+def test_a_broken_identity_on_an_unsure_cell_is_asked_again_and_recorded(llm_server) -> None:
     document, report = _report("huaian-city-2024")
     key = "t3.new_received.natural_person"
     printed = report.fields[key]
@@ -64,7 +53,7 @@ def test_a_broken_identity_on_an_unsure_cell_is_asked_again_and_recorded(server)
     report.fields[key] = FieldValue(value=misread, method="ocr", confidence=0.6,
                                     provenance=Provenance(location=printed.provenance.location,
                                                           raw=printed.provenance.raw))
-    llm = LLM(server)
+    llm = LLM(llm_server)
     _, findings = assist(document, report, llm)
     rounds = [r for r in llm.trace.rounds if r.task == "reask"]
     assert rounds and rounds[0].prompt_version == "reask/1"
@@ -84,10 +73,10 @@ def test_an_unreachable_endpoint_leaves_the_rules_result_with_a_note() -> None:
     assert improved.values() == before and "不可用" in improved.llm.note
 
 
-def test_on_every_gold_report_the_chain_never_makes_a_field_worse(server) -> None:
+def test_on_every_gold_report_the_chain_never_makes_a_field_worse(llm_server) -> None:
     from service.llm.provider import factory
 
-    make = factory(server, data_dir=None, bundled=False)
+    make = factory(llm_server, data_dir=None, bundled=False)
     for directory in gold_report_dirs():
         gold = load_gold(directory)
         _, report = read(source_path(directory).read_bytes(), gold["source"], make)
@@ -96,13 +85,13 @@ def test_on_every_gold_report_the_chain_never_makes_a_field_worse(server) -> Non
         assert worse == {}, directory.name
 
 
-def test_a_report_without_its_title_gets_its_agency_from_the_model_only_where_printed(server) -> None:
+def test_a_report_without_its_title_gets_its_agency_from_the_model_only_where_printed(llm_server) -> None:
     directory = next(d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2023")
     text = source_path(directory).read_text("utf-8")
     untitled = text[text.index("本报告"):]  # the title lines gone: the rules find no agency in the body
     document, report = read(untitled.encode("utf-8"), "untitled.txt")
     assert report.meta.agency is None
-    llm = LLM(server)
+    llm = LLM(llm_server)
     assist(document, report, llm)
     (round_,) = [r for r in llm.trace.rounds if r.task == "read_meta"]
     assert round_.prompt_version == "read_meta/1"
