@@ -165,6 +165,18 @@ def test_models_ship_inside_the_installed_package() -> None:
     assert all(path.is_file() and package in path.parents for path in ocr.model_files())
 
 
+def test_the_shortened_recogniser_computes_what_the_shipped_model_does() -> None:
+    import onnx
+
+    path = ocr._config("Rec")["model_path"]
+    plain, shortened = ocr._session(path), ocr._session(ocr._shortened(path))
+    lines = np.random.default_rng(0).uniform(-1, 1, (4, 3, 48, 320)).astype(np.float32)
+    name = plain.get_inputs()[0].name
+    assert np.abs(plain.run(None, {name: lines})[0] - shortened.run(None, {name: lines})[0]).max() < 1e-3
+    # a new model version whose graph no longer matches would silently lose the speed-up
+    assert len(onnx.load_from_string(ocr._shortened(path)).graph.node) < len(onnx.load(path).graph.node) - 100
+
+
 _OFFLINE = textwrap.dedent("""
     import socket, sys
     def refuse(*args, **kwargs):
