@@ -10,7 +10,7 @@ from service.textnorm import halfwidth
 
 # Cells that mean "nothing here". Gold keeps them as null; provenance keeps the raw text.
 BLANK_MARKS = frozenset({"", "-", "--", "—", "——", "–", "―", "/", "\\", "无", "空", "_", "×", "x", "X"})
-_UNITS = re.compile(r"(万元|元|件|条|个|项|次|人次|起|家|份|篇|期|场|万)$")
+_UNITS = re.compile(r"(万元|元|件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万)$")
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
 _SPACES = re.compile(r"\s+")
 
