@@ -23,15 +23,16 @@ from service.check.template import other_template_row
 from service.document import Document, Location
 from service.extract.meta import printed_years
 from service.llm.client import LLM
-from service.llm.grounding import Source, before, best_supported, ground, support
+from service.llm.grounding import Source, before, best_supported, cell_support, ground, only_supported, support
 from service.numbers import fit_values, parse_cell
 from service.registry import Label, registry
+from service.textnorm import normalize_label
 from service.report import FieldValue, LLMRound, Provenance, Report
 
 LLM_CONFIDENCE = 0.7
-_PROSE_LIMIT = 3000  # characters of prose sent: the sentences that carry digits
-_TOKENS_PER_FIGURE = 48  # {"key": "t3.withheld.state_secret.total", "value": 2, "quote": "属于国家秘密2件"},
-_MAX_ANSWER_TOKENS = 640  # a small local model writes some 5 tokens a second on two shared cores
+_PROSE_LIMIT = 3000  # characters of a table's prose read: the lines that carry digits
+_PROSE_CANDIDATES = 4  # fields offered for one printed number: the best the words fit and its nearest rivals
+_PRINTED_NUMBER = re.compile(r"(?<!\d)[-−]?\d[\d,.]*")
 _TABLE_SECTION = {"t2": "proactive", "t3": "requests", "t4": "review_litigation"}  # the section printing each table
 _UNSURE = ("llm", "ocr")
 
@@ -39,16 +40,6 @@ _UNSURE = ("llm", "ocr")
 class RowChoice(BaseModel):
     key: str | None = None
     reason: str = ""
-
-
-class Figure(BaseModel):
-    key: str
-    value: float
-    quote: str
-
-
-class ProseFigures(BaseModel):
-    figures: list[Figure] = Field(default_factory=list)
 
 
 class Correction(BaseModel):
@@ -126,12 +117,11 @@ def _place(report: Report, row, keys: list[str], round_: LLMRound) -> None:
 
 # ---------------------------------------------------------------------------------------------- read_prose
 def stated_keys(report: Report) -> list[str]:
-    """Fields of tables the report does not print at all that prose commonly states: table 2 and
-    the totals of tables 3 and 4. A table that is printed keeps its gaps for map_rows and people."""
+    """Fields of tables the report does not print at all, which its prose may state. A table that
+    is printed keeps its gaps for map_rows and people."""
     template = registry().templates[report.meta.template]
     printed = {template.fields[k].table for k in report.fields}
-    return [k for k in report.missing if template.fields[k].table not in printed
-            and (template.fields[k].table == "t2" or template.fields[k].is_total)]
+    return [k for k in report.missing if template.fields[k].table not in printed]
 
 
 def _prose(text: str) -> str:
@@ -140,54 +130,77 @@ def _prose(text: str) -> str:
 
 
 def read_prose(document: Document, report: Report, llm: LLM) -> None:
-    """One call per table, with that table's section as the text: a short list of fields and the
-    sentences that state them, which a small model answers within its token bound."""
+    """Per table, each number its section's sentences print: the model picks the field it states
+    among the few the words before it fit best; the value is always the printed number."""
     keys = stated_keys(report)
     template = registry().templates[report.meta.template]
+    source = Source(document.text)
     for table in sorted({template.fields[k].table for k in keys}):
         section = report.sections.get(_TABLE_SECTION[table])
         text = _prose(section or "") or _prose("\n".join(b.text for b in document.paragraphs))
-        if text:
-            _read_table_prose(document, report, llm, [k for k in keys if template.fields[k].table == table], text)
+        table_keys = [k for k in template.keys if template.fields[k].table == table]
+        for number in _PRINTED_NUMBER.finditer(text):
+            scores = field_scores(text, number.start(), table_keys)
+            best = only_supported(scores)
+            if best and not best & report.fields.keys():
+                _read_number(source, report, llm, text, number, scores, best.pop())
 
 
-def _read_table_prose(document: Document, report: Report, llm: LLM, keys: list[str], text: str) -> None:
-    template = registry().templates[report.meta.template]
-    prompt = llm.prompt("read_prose")
-    figure = create_model("Figure", __base__=Figure, key=(_one_of(keys), ...))
-    schema = create_model("ProseFigures", __base__=ProseFigures, figures=(list[figure], ...))  # no empty {} answer
-    answer = llm.ask(prompt, {"fields": "\n".join(f"{k}：{template.fields[k].label}" for k in keys), "text": text},
-                     schema, max_tokens=min(_TOKENS_PER_FIGURE * len(keys), _MAX_ANSWER_TOKENS))
-    round_ = LLMRound(task="read_prose", prompt_version=prompt.version)
-    source = Source(document.text)
-    for figure in answer.figures if answer else []:
-        if figure.key not in keys or figure.key in report.fields:
-            round_.rejected.append(f"{figure.key}：不是待填字段")
-            continue
-        span, why = ground(source, figure.value, figure.quote)
-        if span is None:
-            round_.rejected.append(f"{figure.key} = {_number(figure.value)}：{why}，已舍弃")
-            continue
-        if figure.key not in _supported_fields(document.text, span[0], keys):
-            round_.rejected.append(f"{figure.key} = {_number(figure.value)}：数字前的文字说的不是这个字段，已舍弃")
-            continue
-        value = _number(figure.value)
-        report.fields[figure.key] = FieldValue(
-            value=value, method="llm", confidence=LLM_CONFIDENCE,
-            provenance=Provenance(location=Location(start=span[0], end=span[1]), raw=document.text[span[0]:span[1]],
-                                  label=figure.quote))
-        report.missing.remove(figure.key)
-        round_.accepted[figure.key] = value
-    _record(report, llm, round_)
-
-
-def _supported_fields(text: str, start: int, keys: list[str]) -> set[str]:
-    """The asked fields the words before a number name best: its clause first ("本年废止件数为"), then its
-    sentence for the row ("规章方面，…"); a figure the model files under another key is dropped."""
+def field_scores(text: str, start: int, keys: list[str]) -> dict[str, tuple[int, int]]:
+    """How well the words before a number name each of `keys`: its clause first ("本年废止件数为"),
+    then its sentence for the row ("规章方面，…"). Nothing when the clause is a row's and a
+    column's name alike."""
     clause, sentence = before(text, start)
-    template_field = registry().field
-    return best_supported({k: (support(clause, template_field(k).row.names) + support(clause, template_field(k).column.names),
-                               support(sentence, template_field(k).row.names)) for k in keys})
+    field = registry().field
+    columns = list({field(k).column.names for k in keys})
+    if _row_and_column(clause, [field(k).row.names for k in keys], columns):
+        return {}
+    return {k: (cell_support(clause, field(k).row.names, field(k).column.names, field(k).column.key == "total",
+                             columns), support(sentence, field(k).row.names)) for k in keys}
+
+
+def supported_fields(text: str, start: int, keys: list[str]) -> set[str]:
+    """The one field the words before a number name best, or none when two fit equally."""
+    return only_supported(field_scores(text, start, keys))
+
+
+def _row_and_column(clause: str, rows: list[tuple[str, ...]], columns: list[tuple[str, ...]]) -> bool:
+    """The clause is wholly the name of a row and of a column ("其他4件": the row 其他 or the
+    applicants' column 其他), so its words name neither."""
+    printed = normalize_label(clause)
+    return any(printed in names for names in rows) and any(printed in names for names in columns)
+
+
+def _read_number(source: Source, report: Report, llm: LLM, text: str, number: re.Match,
+                 scores: dict[str, tuple[int, int]], best: str) -> None:
+    """The model chooses among the fields the words fit best; its choice stands only when it is
+    the one they fit best of all the table's fields, and the number is found where the text prints it."""
+    template = registry().templates[report.meta.template]
+    ranked = sorted((k for k in scores if any(scores[k])), key=scores.get, reverse=True)[:_PROSE_CANDIDATES]
+    offered = [k for k in template.keys if k in ranked]  # in the template's order: the best is not always first
+    printed = number.group(0)
+    _, sentence = before(text, number.start())
+    prompt = llm.prompt("read_prose")
+    schema = create_model("ProseChoice", __base__=RowChoice, key=(_one_of(offered) | None, None))
+    answer = llm.ask(prompt, {"sentence": sentence + printed, "number": printed,
+                              "candidates": "\n".join(f"{k}：{template.fields[k].label}" for k in offered)}, schema)
+    round_ = LLMRound(task="read_prose", prompt_version=prompt.version)
+    value = _number(parse_cell(printed).value)
+    span, why = ground(source, value, sentence + printed) if value is not None else (None, "不是数字")
+    if answer is None or answer.key is None:
+        round_.rejected.append(f"“{sentence}{printed}”：模型未选字段")
+    elif answer.key != best:
+        round_.rejected.append(f"{answer.key} = {printed}：数字前的文字说的不是这个字段，已舍弃")
+    elif span is None:
+        round_.rejected.append(f"{best} = {printed}：{why}，已舍弃")
+    else:
+        report.fields[best] = FieldValue(
+            value=value, method="llm", confidence=LLM_CONFIDENCE,
+            provenance=Provenance(location=Location(start=span[0], end=span[1]),
+                                  raw=source.text[span[0]:span[1]], label=sentence + printed))
+        report.missing.remove(best)
+        round_.accepted[best] = value
+    _record(report, llm, round_)
 
 
 # ---------------------------------------------------------------------------------------------- read_meta

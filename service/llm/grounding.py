@@ -13,7 +13,7 @@ from difflib import SequenceMatcher
 
 from service.textnorm import halfwidth, normalize_label
 
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"(?<!\d)[-−]?\d[\d,]*(?:\.\d+)?")  # a change may be negative (本年增/减为-18)
 
 
 class Source:
@@ -37,7 +37,7 @@ class Source:
         """The span of `value` printed inside `span` (full-width digits and separators allowed)."""
         start, end = span
         for match in _NUMBER.finditer(halfwidth(self.text[start:end])):
-            printed = match.group(0).replace(",", "")
+            printed = match.group(0).replace(",", "").replace("−", "-")
             if printed and float(printed) == float(value):
                 return start + match.start(), start + match.end()
         return None
@@ -67,15 +67,50 @@ def before(text: str, start: int) -> tuple[str, str]:
     return text[clause:start], text[sentence:start]
 
 
+_LEAST_EVIDENCE = 2  # characters in a row: one shared character (件, 公) is chance, not evidence
+_CLAUSE_SHARE = 0.5
+_CUT = "\x00"  # stands where matched words were cut out, so no later match spans the gap
+
+
 def support(context: str, names: tuple[str, ...]) -> int:
     """How many characters in a row `context` shares with the best of `names` (normalised labels):
     the evidence in the printed words for a label the model chose."""
-    printed = normalize_label(context)
-    return max((SequenceMatcher(None, printed, name, autojunk=False)
-                .find_longest_match(0, len(printed), 0, len(name)).size for name in names), default=0)
+    return _evidence(normalize_label(context), names)[0]
+
+
+def _evidence(printed: str, names: tuple[str, ...], least_share: float = 0.0) -> tuple[int, str]:
+    """(characters shared with the best of `names`, one more when that is a whole name; `printed`
+    with those characters cut out). A match under `least_share` of its name is no evidence."""
+    best, rest = 0, printed
+    for name in names:
+        at, _, size = SequenceMatcher(None, printed, name, autojunk=False).find_longest_match(
+            0, len(printed), 0, len(name))
+        score = size + (size == len(name)) if size >= max(_LEAST_EVIDENCE, least_share * len(name)) else 0
+        if score > best:
+            best, rest = score, printed[:at] + _CUT + printed[at + size:]
+    return best, rest
+
+
+def cell_support(clause: str, row: tuple[str, ...], column: tuple[str, ...], total: bool,
+                 columns: list[tuple[str, ...]]) -> int:
+    """The evidence in a clause for one cell: its row's words, then its column's among the words
+    left (a character counts once: 法律服务机构 names a column, not the row 其他法律行政法规禁止公开 too).
+    A clause naming no column at all ("予以公开1362件") states the row's total (`total`). In a clause
+    a name is only named by half its words or more (办理结果总计 does not name 结转下年度继续办理)."""
+    row_score, rest = _evidence(normalize_label(clause), row, _CLAUSE_SHARE)
+    column_score = _evidence(rest, column, _CLAUSE_SHARE)[0]
+    bare = total and not any(_evidence(rest, names, _CLAUSE_SHARE)[0] for names in columns)
+    return row_score + column_score + bare
 
 
 def best_supported(scores: dict[str, tuple[int, ...]]) -> set[str]:
     """The keys whose evidence is the strongest and not nil; ties are all kept, for the model to choose."""
     top = max(scores.values(), default=(0,))
     return {key for key, score in scores.items() if score == top} if any(top) else set()
+
+
+def only_supported(scores: dict[str, tuple[int, ...]]) -> set[str]:
+    """The one key the evidence names best, or none when two share the top: a number in prose whose
+    words fit two cells equally ("其他4件": the row 其他 or the column 其他) is left unread."""
+    best = best_supported(scores)
+    return best if len(best) == 1 else set()
