@@ -41,15 +41,19 @@ def _system(template_id: str) -> _System:
     return _System(identities, {k: tuple(v) for k, v in cells.items()})
 
 
+def exact(value: Number | None) -> Fraction:
+    """A cell as an exact number, blank as 0; money by its printed decimals (0.1 is 1/10)."""
+    if not value:
+        return Fraction(0)
+    return Fraction(value) if isinstance(value, int) else Fraction(str(value))
+
+
 def residuals(template: Template, values: dict[str, Number | None]) -> list[Fraction]:
     """lhs − rhs of every identity, blanks counting as 0; exact arithmetic for money."""
     system = _system(template.id)
-    out = []
-    for identity in system.identities:
-        lhs = sum(Fraction(str(values.get(k) or 0)) for k in identity.lhs)
-        rhs = sum(Fraction(str(values.get(k) or 0)) for k in identity.rhs)
-        out.append(lhs - rhs)
-    return out
+    cells = {key: exact(values.get(key)) for key in system.cells}  # each cell sits in several identities
+    return [sum((cells[k] for k in identity.lhs), Fraction(0)) - sum((cells[k] for k in identity.rhs), Fraction(0))
+            for identity in system.identities]
 
 
 def localise(template: Template, values: dict[str, Number | None], fields: dict[str, FieldValue],
