@@ -8,7 +8,7 @@ import pytest
 
 from eval import drift
 from eval.score import matches
-from service.llm.chain import _PRINTED_NUMBER, _TABLE_SECTION, _prose, supported_fields
+from service.llm.chain import _PRINTED_NUMBER, _TABLE_SECTION, _prose, supported_field
 from service.pipeline import read
 from service.registry import registry
 from tests.conftest import gold_report_dirs, load_gold
@@ -32,7 +32,8 @@ def _named(gold: dict) -> tuple[int, int, list[str]]:
         text = _prose(report.sections.get(section, ""))
         for number in _PRINTED_NUMBER.finditer(text):
             printed += 1
-            for key in supported_fields(text, number.start(), keys):
+            key = supported_field(text, number.start(), keys)
+            if key:
                 named += 1
                 if not matches(gold["fields"].get(key), _value(number.group(0))):
                     wrong.append(f"{key} = {number.group(0)} (gold {gold['fields'].get(key)})")
@@ -49,6 +50,6 @@ def test_the_words_before_a_prose_number_never_name_a_field_gold_disagrees_with(
 def test_a_clause_that_names_a_row_and_a_column_alike_names_neither() -> None:
     keys = list(registry().templates["2021"].fields)
     text = "本年新收政府信息公开申请数量为12件，其中自然人10件、其他2件；"
-    assert supported_fields(text, text.index("12"), keys) == {"t3.new_received.total"}
-    assert supported_fields(text, text.index("10"), keys) == {"t3.new_received.natural_person"}
-    assert supported_fields(text, text.rindex("2件"), keys) == set()
+    assert supported_field(text, text.index("12"), keys) == "t3.new_received.total"
+    assert supported_field(text, text.index("10"), keys) == "t3.new_received.natural_person"
+    assert supported_field(text, text.rindex("2件"), keys) is None

@@ -26,8 +26,8 @@ from service.llm.client import LLM
 from service.llm.grounding import Source, before, best_supported, cell_support, ground, only_supported, support
 from service.numbers import fit_values, parse_cell
 from service.registry import Label, registry
-from service.textnorm import normalize_label
 from service.report import FieldValue, LLMRound, Provenance, Report
+from service.textnorm import normalize_label
 
 LLM_CONFIDENCE = 0.7
 _PROSE_LIMIT = 3000  # characters of a table's prose read: the lines that carry digits
@@ -142,8 +142,8 @@ def read_prose(document: Document, report: Report, llm: LLM) -> None:
         for number in _PRINTED_NUMBER.finditer(text):
             scores = field_scores(text, number.start(), table_keys)
             best = only_supported(scores)
-            if best and not best & report.fields.keys():
-                _read_number(source, report, llm, text, number, scores, best.pop())
+            if best and best not in report.fields:
+                _read_number(source, report, llm, text, number, scores, best)
 
 
 def field_scores(text: str, start: int, keys: list[str]) -> dict[str, tuple[int, int]]:
@@ -159,8 +159,8 @@ def field_scores(text: str, start: int, keys: list[str]) -> dict[str, tuple[int,
                              columns), support(sentence, field(k).row.names)) for k in keys}
 
 
-def supported_fields(text: str, start: int, keys: list[str]) -> set[str]:
-    """The one field the words before a number name best, or none when two fit equally."""
+def supported_field(text: str, start: int, keys: list[str]) -> str | None:
+    """The one field the words before a number name best, or None when two fit equally."""
     return only_supported(field_scores(text, start, keys))
 
 

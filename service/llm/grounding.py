@@ -109,8 +109,8 @@ def best_supported(scores: dict[str, tuple[int, ...]]) -> set[str]:
     return {key for key, score in scores.items() if score == top} if any(top) else set()
 
 
-def only_supported(scores: dict[str, tuple[int, ...]]) -> set[str]:
-    """The one key the evidence names best, or none when two share the top: a number in prose whose
-    words fit two cells equally ("其他4件": the row 其他 or the column 其他) is left unread."""
+def only_supported(scores: dict[str, tuple[int, ...]]) -> str | None:
+    """The one key the evidence names best, or None when two share the top: a number in prose whose
+    words fit two cells equally is left unread."""
     best = best_supported(scores)
-    return best if len(best) == 1 else set()
+    return best.pop() if len(best) == 1 else None
