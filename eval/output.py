@@ -8,6 +8,7 @@ import io
 import json
 from pathlib import Path
 
+import markdown
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and CI
@@ -106,7 +107,8 @@ def _markdown(result: dict) -> str:
             meta = " ".join(k for k, ok in s["meta"].items() if not ok) or "ok"
             lines.append(f"| {rid} | {modality} | {_pct(s['field_accuracy'])} | {_pct(s['nonzero_accuracy'])} | "
                          f"{meta} | {s['seconds']} |")
-    lines += ["", "## Worst keys", "", "| key | errors | example |", "|---|---|---|"]
+    lines += ["", "## Worst keys", ""]
+    lines += ["| key | errors | example |", "|---|---|---|"] if result["worst_keys"] else ["Every field right."]
     for w in result["worst_keys"]:
         e = w["examples"][0]
         lines.append(f"| {w['key']} | {w['errors']} | {e['report']} · {e['modality']}: {e['expected']!r} → {e['got']!r} |")
@@ -117,10 +119,27 @@ def _markdown(result: dict) -> str:
         lines += ["", _cost_line(result) + "."]
     if result.get("drafting"):
         summary = {k: v for k, v in result["drafting"].items() if k != "by_report"}
-        lines += ["", "## Drafting (section 五)", "", "```", json.dumps(summary, ensure_ascii=False, indent=1), "```"]
-    lines += ["", "## Checker", "", "```", json.dumps(result["checker"], ensure_ascii=False, indent=1)[:4000], "```",
-              "", f"Provenance grounded: {_pct(result['provenance']['share'])}. Peak RSS {result['cost']['peak_rss_mb']} MB."]
+        lines += ["", "## Drafting (section 五)", "", *_key_values(summary)]
+    lines += ["", "## Checker", "", *_checker_lines(result["checker"]), "",
+              f"Provenance grounded: {_pct(result['provenance']['share'])}. Peak RSS {result['cost']['peak_rss_mb']} MB."]
     return "\n".join(lines) + "\n"
+
+
+def _key_values(figures: dict) -> list[str]:
+    return ["| figure | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in figures.items())]
+
+
+def _checker_lines(checker: dict) -> list[str]:
+    """The mutation benchmark over all reports and per report, and false errors on consistent gold."""
+    bench = checker["mutation_benchmark"] or {}
+    columns = ("mutations", "breaking", "detection", "top1", "top3", "value_recovery", "median_check_ms")
+    lines = [f"Consistent gold reports: {checker['consistent_gold_reports']}; false errors on them: "
+             f"{checker['false_errors_on_consistent_gold']}.", ""]
+    if bench:
+        lines += ["| report | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+        rows = [("all", bench["overall"]), *bench["per_report"].items()]
+        lines += [f"| {name} | " + " | ".join(str(figures.get(c, "")) for c in columns) + " |" for name, figures in rows]
+    return lines
 
 
 def _png(figure) -> str:
@@ -182,12 +201,15 @@ def _html(result: dict) -> str:
                    for n, s in _rows(result))
     figures = "".join(f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{data}'>"
                       for title, data in _plots(result))
+    text = _markdown(result)
+    details = text[text.index("\n## "):]  # the title and the summary table stand above the plots already
     return f"""<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>Nianbao eval</title>
 <style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}</style></head>
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
+h2+table,p+table{{margin-bottom:1em}}</style></head>
 <body><h1>Nianbao eval</h1><p>{result['config']['reports']} gold reports, {result['config']['date']}</p>
 <table><tr><th>scope</th><th>cells</th><th>field accuracy</th><th>non-zero accuracy</th><th>all-zeros baseline</th></tr>
-{rows}</table>{figures}<h2>Details</h2><pre>{html.escape(_markdown(result))}</pre></body></html>"""
+{rows}</table>{figures}{markdown.markdown(details, extensions=["tables"])}</body></html>"""
 
 
 def write(result: dict, out: Path) -> list[Path]:

@@ -77,7 +77,10 @@ def test_report_files_and_their_keys(result, tmp_path) -> None:
     assert {"overall", "by_modality", "by_report", "checker", "latency"} <= set(saved)
     assert {"field_accuracy", "nonzero_accuracy"} <= set(saved["overall"])
     # accuracy and latency plots always; the worst-fields plot only when a field is read wrong
-    assert paths[2].read_text("utf-8").count("data:image/png;base64,") == 2 + bool(result["worst_keys"])
+    page = paths[2].read_text("utf-8")
+    assert page.count("data:image/png;base64,") == 2 + bool(result["worst_keys"])
+    # report.md's sections stand in the page as HTML tables, not as Markdown text
+    assert "<h2>Checker</h2>" in page and page.count("<table>") >= 4 and "|---|" not in page
 
 
 def test_against_fails_when_accuracy_drops(tmp_path) -> None:
