@@ -68,7 +68,7 @@ def before(text: str, start: int) -> tuple[str, str]:
 
 
 _LEAST_EVIDENCE = 2  # characters in a row: one shared character (件, 公) is chance, not evidence
-_CLAUSE_SHARE = 0.5
+_CLAUSE_SHARE = 0.5  # in a clause a name counts only when half of it or more is printed
 _CUT = "\x00"  # stands where matched words were cut out, so no later match spans the gap
 
 
