@@ -23,7 +23,7 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
 SEED = Path(__file__).parents[1].parent / "shared" / "gold" / "beilun-development-2020" / "source.txt"
-SECOND = ROOT / "eval" / "gold" / "huaian-hongze-district-2023" / "source.txt"
+SECOND = ROOT / "eval" / "gold-relayout" / "huaian-hongze-district-2023" / "source.txt"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
