@@ -17,6 +17,10 @@ class Provenance(BaseModel):
     raw: str  # the cell text exactly as read, e.g. "—" for a blank
     label: str | None = None  # the row label the value was placed by
     alignment: Alignment = "exact"
+    # How a row of text that lost its grid was rebuilt (service/extract/stream.py): "dense" (every
+    # cell printed), "separator" (blank cells counted from the separators) or "columns" (placed
+    # under the columns of the table's complete rows); None for a cell of a real grid.
+    grid: str | None = None
 
 
 class FieldValue(BaseModel):

@@ -30,8 +30,15 @@ def extract(document: Document) -> Report:
     return Report(
         meta=Meta(year=year, agency=find_agency(title), template=template.id, title=title),
         fields=fields,
-        sections=section_texts(document, headings),
+        sections=section_texts(document, headings, _tables_end(reader)),
         missing=[key for key in template.keys if key not in reader.fields],
         unplaced=reader.unplaced,
         warnings=reader.warnings,
     )
+
+
+def _tables_end(reader: TableReader) -> int | None:
+    """Where the last table cell read ends in Document.text."""
+    ends = [f.provenance.location.end for f in reader.fields.values()
+            if f.provenance and f.provenance.location.end is not None]
+    return max(ends, default=None)

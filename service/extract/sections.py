@@ -29,8 +29,7 @@ def heading_of(text: str) -> Section | None:
     numbered = has_top_level_numbering(text)
     printed = normalize_label(text)
     for section in registry().sections:
-        for keyword in section.keywords:
-            key = normalize_label(keyword)
+        for key in section.keyword_names:
             if key in printed and len(printed) - len(key) <= (_MAX_EXTRA if numbered else 6):
                 return section
     return None
@@ -59,23 +58,27 @@ def find_headings(document: Document) -> list[Heading]:
     return found
 
 
-def section_texts(document: Document, headings: list[Heading]) -> dict[str, str | None]:
+def section_texts(document: Document, headings: list[Heading], tables_end: int | None = None) -> dict[str, str | None]:
+    """Each section's text between its heading and the next; `tables_end` (where the last table
+    cell read ends) finds section 五 when its heading was lost."""
     texts: dict[str, str | None] = {s.key: None for s in registry().sections}
     for heading, following in zip(headings, headings[1:] + [None]):
         end = following.start if following else len(document.text)
         texts[heading.section.key] = document.text[heading.end:end].strip() or None
     if texts[_PROBLEMS] is None:
-        texts[_PROBLEMS] = _unheaded_problems(document, headings)
+        texts[_PROBLEMS] = _unheaded_problems(document, headings, tables_end)
     return texts
 
 
-def _unheaded_problems(document: Document, headings: list[Heading]) -> str | None:
+def _unheaded_problems(document: Document, headings: list[Heading], tables_end: int | None) -> str | None:
     """Section 五 whose heading was lost (as converters of PDFs lose lines): the text between the
     last table and the 六 heading, when it speaks of problems or improvements."""
     after = next((h for h in headings if h.section.key == _OTHER), None)
     end = after.start if after else len(document.text)
     tables = [b.location.end for b in document.blocks if isinstance(b, Table) and b.location.end <= end]
+    if tables_end is not None and tables_end <= end:
+        tables.append(tables_end)
     if not tables:
         return None
-    text = document.text[tables[-1]:end].strip()
+    text = document.text[max(tables):end].strip()
     return text if any(word in text for word in _PROBLEM_WORDS) else None

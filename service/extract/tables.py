@@ -12,22 +12,24 @@ from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Paragraph
 from service.registry import labels
+from service.extract import stream
 from service.extract.sections import heading_of
 from service.numbers import CellValue, fit_values, parse_cell
 from service.registry import Label, Registry, Template, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
 
-_TOKEN = re.compile(r"\S+")
 _SECTION_TABLE = {"proactive": "t2", "requests": "t3", "review_litigation": "t4"}
 _SURE = 0.85  # a label match at least this good may move the reader into another table
 _FALLBACK_CONFIDENCE = 0.6  # a row placed by its position between two recognised rows
+_MAX_LABEL_PIECES = 4  # a label wrapped over at most this many lines or spaced-out pieces
 
 
 @dataclass
 class _Row:
     labels: list[Cell]
     values: list[tuple[Cell, CellValue]]
+    grid: str | None = None  # how a row of text without a grid was rebuilt (stream.Reading.how)
 
     @property
     def label(self) -> str:
@@ -36,23 +38,6 @@ class _Row:
     @property
     def label_text(self) -> str:
         return " ".join(c.text for c in self.labels)
-
-
-def _paragraph_cells(paragraph: Paragraph) -> list[Cell] | None:
-    """A table row that lost its grid inside a table's section: "行政许可 0" or "规章 22 3 235"
-    (PDF text and pasted text print cells separated by spaces). A label then numbers only."""
-    tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(paragraph.text)]
-    values = 0
-    while values < len(tokens) and parse_cell(tokens[-1 - values][0]).ok:
-        values += 1
-    if not values or values == len(tokens):
-        return None
-    label_end = tokens[-1 - values][1] + len(tokens[-1 - values][0])
-    start = paragraph.location.start
-    spans = [(paragraph.text[:label_end], 0)] + tokens[len(tokens) - values:]
-    return [Cell(text=text, row=0, col=i, location=paragraph.location.model_copy(
-                 update={"start": start + at, "end": start + at + len(text)}))
-            for i, (text, at) in enumerate(spans)]
 
 
 def _split(cells: list[Cell]) -> _Row:
@@ -75,6 +60,7 @@ class TableReader:
     t3_rows: list[tuple[_Row, str | None]] = field(default_factory=list)
     t4_values: list[tuple[Cell, CellValue]] = field(default_factory=list)
     t4_blank_rows: list = field(default_factory=list)
+    grids: dict[int, str] = field(default_factory=dict)  # id(cell) → how its text row was rebuilt
 
     def __post_init__(self) -> None:
         self.t3_by_key = {row.key: row for row in self.template.table3_rows}
@@ -82,15 +68,82 @@ class TableReader:
 
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
+        lines: list[Paragraph] = []  # a run of text lines that may hold table cells
         for block in document.blocks:
+            if isinstance(block, Paragraph) and heading_of(block.text) is None and stream.is_stream_line(block.text):
+                lines.append(block)
+                continue
+            self._stream(document, lines)
+            lines = []
             if isinstance(block, Paragraph):
-                if not self._heading(block.text) and self.context and (cells := _paragraph_cells(block)):
-                    self._row(_split(cells))
+                self._heading(block.text)
             else:
                 for cells in block.rows:
                     self._row(_split(cells))
+        self._stream(document, lines)
         self._finish_t3()
         self._finish_t4()
+
+    def _stream(self, document: Document, lines: list[Paragraph]) -> None:
+        """Rows rebuilt from text that lost its grid, each taking as many cells as its label asks."""
+        if not lines:
+            return
+        s = stream.stream(document, lines)
+        for segment in s.segments:
+            cut = self._label_start(segment.labels)
+            head, label = segment.labels[:cut], segment.labels[cut:]
+            n = self._expected(label, len(segment.values))
+            blank_row = bool(label) and stream.alone_on_line(s, label) and self._blank_row_allowed(label)
+            reading = stream.read_values(s, segment, n, blank_row)
+            if not reading.values:
+                if segment.labels:
+                    self._row(_Row([stream.label_cell([t]) for t in segment.labels], []))
+                continue
+            if head:
+                self._row(_Row([stream.label_cell([t]) for t in head], []))
+            self._row(_Row([stream.label_cell(label)] if label else [], reading.values, reading.how))
+
+    def _label_start(self, tokens: list) -> int:
+        """Where the row's own label begins in a run of labels: the suffix that names a row best
+        (a label wrapped over lines or spaced out is several tokens; the ones before are headers)."""
+        best, best_score = len(tokens) - 1, -1.0
+        for start in range(len(tokens) - 1, max(-1, len(tokens) - 1 - _MAX_LABEL_PIECES), -1):
+            score = self._row_score("".join(t.text for t in tokens[start:]))
+            if score > best_score:
+                best, best_score = start, score
+            if best_score >= 0.9:
+                break
+        return max(best, 0)
+
+    def _row_score(self, text: str) -> float:
+        return max(labels.match(text, candidates)[1]
+                   for candidates in (self.template.table2_rows, self.template.table3_rows, self.t4_labels))
+
+    def _expected(self, label: list, values: int) -> int | None:
+        """How many numbers the row that `label` names holds, as the template prints it."""
+        row = _Row([stream.label_cell(label)] if label else [], [])
+        table = self._claimed_by(row) or self.context
+        if table == "t3":
+            return len(self.reg.table3_columns)
+        if table == "t2" and label:
+            found, _ = labels.match(row.label, self.template.table2_rows)
+            return len(found.columns) if found else None
+        if table == "t4":
+            found, _ = labels.match(row.label, self.t4_labels) if label else (None, 0.0)
+            if found in self.reg.table4_groups:
+                return len(self.reg.table4_outcomes)
+            if found in self.reg.table4_outcomes and values <= len(self.reg.table4_groups):
+                return len(self.reg.table4_groups)
+            return len(self.reg.table4_groups) * len(self.reg.table4_outcomes)
+        return None
+
+    def _blank_row_allowed(self, label: list) -> bool:
+        """A data row of table 2 or 3 whose every cell is blank; never a column's name (总计)."""
+        text = stream.label_cell(label).text
+        if normalize_label(text) in {name for col in self.reg.table3_columns for name in col.names}:
+            return False
+        found, score = labels.match(text, self.template.table3_rows if self.context == "t3" else self.template.table2_rows)
+        return found is not None and score >= _SURE
 
     def _heading(self, text: str) -> bool:
         section = heading_of(text)
@@ -105,6 +158,8 @@ class TableReader:
             self.t3_group = None
 
     def _row(self, row: _Row) -> None:
+        if row.grid:
+            self.grids.update((id(cell), row.grid) for cell, _ in row.values)
         if not row.values:
             if row.labels and not self._heading(row.label_text):
                 self._header(row)
@@ -256,7 +311,7 @@ class TableReader:
         self.fields[key] = FieldValue(
             value=value.value, method="ocr" if ocr else "rule",
             confidence=min(confidence, ocr.confidence) if ocr else confidence,
-            provenance=Provenance(location=cell.location, raw=cell.text, label=label),
+            provenance=Provenance(location=cell.location, raw=cell.text, label=label, grid=self.grids.get(id(cell))),
         )
 
     def _unplace(self, row: _Row, table: str | None, reason: str) -> None:

@@ -1,0 +1,294 @@
+"""Table rows out of text whose grid was lost, read by the template rather than by a known layout.
+
+Text pasted out of Word or a web page, a reader tool's capture or a PDF-to-text dump keeps a table
+only as a stream: labels and numbers in reading order with *something* between the cells (line
+breaks, empty lines, tabs, bars, runs of spaces, any separator character). This module cuts that
+stream into tokens and rebuilds rows; the reader (tables.TableReader) says how many numbers the row
+a label names must hold, and the row's cells are taken under the first reading that gives that many:
+
+1. `dense`: the printed numbers and blank marks alone (every cell printed something);
+2. `separator`: blank cells that printed nothing are counted from the separators: the separator that
+   most often stands between two cells of a row is the unit, and a gap holding k units holds k - 1
+   empty cells ("\t\t", "|  |", an empty line between one-cell lines);
+3. `columns`: where empty cells vanished altogether (columns aligned with spaces), the numbers of a
+   short row are placed under the columns that the table's complete rows occupy on the line.
+
+A token never depends on a layout name: separators are any run of whitespace or of separator
+symbols, a label glued to its first number ("行政许可5") is cut before the number, and lines that are
+page furniture (dropped by the loader) only end a gap.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from service.document import Cell, Document, Location, Paragraph
+from service.numbers import BLANK, CellValue, fit_values, parse_cell
+from service.textnorm import halfwidth
+
+# Symbols that only ever separate cells; whitespace always does. What a label or a number prints
+# (brackets, quotes, 、，：. - — / %) stays inside a token.
+_SEPARATOR_SYMBOLS = "|｜¦┃│‖┆┊;；•●◆■□▪※#=*^~～"
+_TOKEN = re.compile(rf"[^\s{re.escape(_SEPARATOR_SYMBOLS)}]+")
+_RULE = re.compile(r"^[-:=—_]{3,}$")  # a Markdown or box-drawing rule under a header row
+# A label glued to its first value: CJK text (or a closing bracket) then a number or a dash.
+_GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—\-–]{1,2})$")
+_SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces, U+3000, U+00A0, \r
+_SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
+_PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})|[:;]$")  # on half-width text: ，→ , ；→ ;
+# A bracketed annotation, also one cut by a line break on either side.
+_BRACKETED = re.compile(r"[（(][^（()）]*(?:[)）]|$)|^[^（()）]*[)）]")
+_COUNTED = re.compile(r"\d\s+(?:件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万元|元)(?:\s|$|[\u4e00-\u9fff])")
+_MAX_LABEL = 60
+
+
+@dataclass
+class Token:
+    text: str  # as printed
+    start: int  # span in Document.text
+    end: int
+    line: int  # index of the paragraph (line) it sits in
+    x0: int  # display columns from the line's start (CJK and full-width count 2)
+    x1: int
+    value: CellValue
+
+    @property
+    def is_label(self) -> bool:
+        return not self.value.ok
+
+
+@dataclass
+class Segment:
+    """Labels and the numbers printed after them, up to the next label."""
+
+    labels: list[Token]
+    values: list[Token]
+    gaps: list[str]  # len(values) + 1: before the first value, between values, after the last
+
+
+@dataclass
+class Stream:
+    """The tokens of a run of text lines and what separates cells in it."""
+
+    document: Document
+    tokens: list[Token]
+    gaps: list[str]  # gaps[i] stands between tokens[i] and tokens[i + 1]; the last is the run's end
+    unit: str = ""
+    space_run: int | None = None  # the fixed width of a run of spaces between cells, if there is one
+    segments: list[Segment] = field(default_factory=list)
+
+    def empties(self, gap: str | None) -> int:
+        """Empty cells in a gap: a gap holding k separator units holds k - 1 of them."""
+        if gap is None:  # furniture: a page breaks between rows, never inside one
+            return 0
+        norm = self.normal(gap)
+        units = norm.count(self.unit)
+        if "\n" not in self.unit and "\n" in norm:
+            units += 1  # the line break closes the row
+        return max(0, units - 1)
+
+    def normal(self, gap: str) -> str:
+        """Spaces beside another separator are padding; a run of spaces is one separator unless
+        every run between two values has one width, which then is the unit."""
+        if not _SPACE_ONLY.match(gap):
+            return _SPACES.sub("", gap) or " "
+        if self.space_run and len(gap) % self.space_run == 0:
+            return gap[0] * len(gap)
+        return " "
+
+    @property
+    def vanishing(self) -> bool:
+        """Cells are separated by spaces of any width: a blank cell leaves no trace."""
+        return self.unit == " "
+
+
+def is_stream_line(text: str) -> bool:
+    """A line that may hold table cells, not a line of prose: prose runs its clauses together with
+    commas and full stops (outside the brackets a label's annotation may print) and counts with a
+    measure word after the number ("行政复议 1 件")."""
+    stripped = halfwidth(text.strip())
+    if not stripped:
+        return False
+    if _PROSE_PUNCTUATION.search(_BRACKETED.sub("", stripped)) or _COUNTED.search(stripped):
+        return False
+    return len(_TOKEN.findall(stripped)) > 1 or len(stripped) <= _MAX_LABEL
+
+
+def stream(document: Document, lines: list[Paragraph]) -> Stream:
+    tokens: list[Token] = []
+    for index, paragraph in enumerate(lines):
+        tokens += _tokens(document.text, paragraph, index)
+    gaps = [_gap(document.text, a, b) for a, b in zip(tokens, tokens[1:])]
+    end = lines[-1].location.end if lines else 0
+    tail = document.text[tokens[-1].end:_line_end(document.text, end)] if tokens else ""
+    gaps.append(tail + "\n")
+    out = Stream(document, tokens, gaps)
+    _learn_separator(out)
+    out.segments = list(_segments(out))
+    return out
+
+
+def _line_end(text: str, at: int) -> int:
+    end = text.find("\n", at)
+    return len(text) if end < 0 else end
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _tokens(text: str, paragraph: Paragraph, line: int) -> list[Token]:
+    start = paragraph.location.start
+    line_start = text.rfind("\n", 0, start) + 1
+    printed = paragraph.text
+    folded = halfwidth(printed)  # one character for one: offsets stay
+    x, at, out = _width(text[line_start:start]), 0, []
+    for match in _TOKEN.finditer(folded):
+        if _RULE.match(match.group(0)):
+            continue
+        x += _width(printed[at:match.start()])
+        at = match.start()
+        for piece_start, piece in _unglue(match.start(), printed[match.start():match.end()], match.group(0)):
+            x0 = x + _width(printed[at:piece_start])
+            x1 = x0 + _width(piece)
+            tokens_value = parse_cell(piece)
+            out.append(Token(piece, start + piece_start, start + piece_start + len(piece), line, x0, x1, tokens_value))
+        x += _width(printed[at:match.end()])
+        at = match.end()
+    return out
+
+
+def _unglue(offset: int, printed: str, folded: str) -> list[tuple[int, str]]:
+    """A label glued to its first value ("行政许可5") as two tokens."""
+    match = _GLUED.match(folded)
+    if not match or parse_cell(folded).ok:
+        return [(offset, printed)]
+    cut = match.start(2)
+    return [(offset, printed[:cut]), (offset + cut, printed[cut:])]
+
+
+def _gap(text: str, a: Token, b: Token) -> str | None:
+    """What stands between two tokens; None when a dropped line (page furniture) stands there."""
+    gap = text[a.end:b.start]
+    if b.line - a.line > 1 and _TOKEN.search(halfwidth(gap)):
+        return None
+    return gap
+
+
+def _learn_separator(s: Stream) -> None:
+    """The unit separator: the commonest gap between two values of a row."""
+    between = [g for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
+               if g is not None and not a.is_label and not b.is_label]
+    spaces = Counter(len(g) for g in between if _SPACE_ONLY.match(g))
+    space_gaps = sum(spaces.values())
+    if space_gaps and len(spaces) == 1:
+        s.space_run = next(iter(spaces))  # every space gap the same width: a repeated separator
+    counts = Counter(s.normal(g) for g in between)
+    s.unit = counts.most_common(1)[0][0] if counts else "\n"
+
+
+def _segments(s: Stream) -> Iterator[Segment]:
+    i, n = 0, len(s.tokens)
+    while i < n:
+        labels = []
+        while i < n and s.tokens[i].is_label:
+            labels.append(s.tokens[i])
+            i += 1
+            if i < n and s.tokens[i].is_label and s.empties(s.gaps[i - 1]):
+                break  # empty cells after a label: a row whose every cell is blank
+        first = i
+        values = []
+        while i < n and not s.tokens[i].is_label:
+            values.append(s.tokens[i])
+            i += 1
+        before = s.gaps[first - 1] if labels and first > 0 else ""
+        gaps = [before] + [s.gaps[k] for k in range(first, i)]
+        if not values and labels:
+            gaps = [s.gaps[i - 1]]
+        yield Segment(labels, values, gaps)
+
+
+# ------------------------------------------------------------------------------------------- rows
+@dataclass
+class Reading:
+    values: list[tuple[Cell, CellValue]]
+    how: str  # dense, separator or columns
+
+
+def _cell(token: Token) -> tuple[Cell, CellValue]:
+    return Cell(text=token.text, row=0, col=0, location=Location(start=token.start, end=token.end)), token.value
+
+
+def _empty(at: int) -> tuple[Cell, CellValue]:
+    return Cell(text="", row=0, col=0, location=Location(start=at, end=at)), BLANK
+
+
+def label_cell(tokens: list[Token]) -> Cell:
+    """One label printed as several tokens (wrapped over lines, or spaced out)."""
+    text = "".join(t.text for t in tokens)
+    return Cell(text=text, row=0, col=0, location=Location(start=tokens[0].start, end=tokens[-1].end))
+
+
+def read_values(s: Stream, segment: Segment, n: int | None, blank_row: bool = False) -> Reading:
+    """The row's cells under the first reading that gives n of them."""
+    dense = [_cell(t) for t in segment.values]
+    if n is None or len(dense) == n:
+        return Reading(dense, "dense")
+    if (fitted := fit_values(_separated(s, segment), n)) is not None:
+        return Reading(fitted, "separator")
+    if len(dense) < n and s.vanishing and (placed := _by_columns(s, segment, n, blank_row)) is not None:
+        return Reading(placed, "columns")
+    return Reading(dense, "dense")
+
+
+def _separated(s: Stream, segment: Segment) -> list[tuple[Cell, CellValue]]:
+    """Values with the empty cells the separators count between them."""
+    out: list[tuple[Cell, CellValue]] = []
+    at = segment.labels[-1].end if segment.labels else 0
+    for k, gap in enumerate(segment.gaps):
+        if k or segment.labels:
+            out += [_empty(at)] * s.empties(gap)
+        if k < len(segment.values):
+            out.append(_cell(segment.values[k]))
+            at = segment.values[k].end
+    return out
+
+
+def _by_columns(s: Stream, segment: Segment, n: int, blank_row: bool) -> list[tuple[Cell, CellValue]] | None:
+    """Numbers of a short row placed under the columns that the run's complete rows of n occupy;
+    a row label alone on its line is a row of n blank cells when such columns exist."""
+    columns = _columns(s, n)
+    if columns is None or len({t.line for t in segment.values}) > 1 or not (segment.values or blank_row):
+        return None
+    placed: dict[int, Token] = {}
+    for token in segment.values:
+        centre = (token.x0 + token.x1) / 2
+        best = min(range(n), key=lambda j: _distance(centre, columns[j]))
+        if best in placed or (placed and best < max(placed)) or _distance(centre, columns[best]) > 2:
+            return None
+        placed[best] = token
+    at = segment.values[0].start if segment.values else segment.labels[-1].end
+    return [_cell(placed[j]) if j in placed else _empty(at) for j in range(n)]
+
+
+def _distance(x: float, span: tuple[int, int]) -> float:
+    lo, hi = span
+    return 0.0 if lo <= x <= hi else min(abs(x - lo), abs(x - hi))
+
+
+def _columns(s: Stream, n: int) -> list[tuple[int, int]] | None:
+    """Each column's extent over the rows that print all n of their cells on one line."""
+    rows = [seg.values for seg in s.segments if len(seg.values) == n and len({t.line for t in seg.values}) == 1]
+    if not rows:
+        return None
+    return [(min(r[j].x0 for r in rows), max(r[j].x1 for r in rows)) for j in range(n)]
+
+
+def alone_on_line(s: Stream, tokens: list[Token]) -> bool:
+    """The tokens fill their lines: no other label or value is printed there."""
+    lines = {t.line for t in tokens}
+    return sum(1 for t in s.tokens if t.line in lines) == len(tokens)
