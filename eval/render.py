@@ -110,6 +110,7 @@ class Cell:
     col: int  # grid column of the cell's left edge
     rowspan: int = 1
     colspan: int = 1
+    key: str | None = None  # the gold field a value cell prints; None for labels and header cells
 
 
 @dataclass
@@ -184,9 +185,9 @@ class _Printer:
 
 
 # ---------------------------------------------------------------------------------------------- tables
-def _spread(texts: list[str], width: int) -> list[Cell]:
+def _spread(texts: list[str], width: int, keys: list[str | None] | None = None) -> list[Cell]:
     """Cells right of the label column; the last widens to fill `width` columns, as the template merges them."""
-    cells = [Cell(t, 1 + i) for i, t in enumerate(texts)]
+    cells = [Cell(t, 1 + i, key=k) for i, (t, k) in enumerate(zip(texts, keys or [None] * len(texts)))]
     cells[-1].colspan = width - len(texts) + 1
     return cells
 
@@ -203,8 +204,9 @@ def _table2(template: Template, p: _Printer) -> Grid | None:
         out.append([Cell(p.text(f"第二十条第（{item}）项"), 0, colspan=width + 1)])
         out.append([Cell(p.text("信息内容"), 0), *_spread([p.label(c) for c in members[0].columns], width)])
         for row in members:
-            values = [p.value(f"t2.{row.key}.{c.key}") for c in row.columns]
-            out.append([Cell(p.label(row), 0), *_spread(values, width)])
+            keys = [f"t2.{row.key}.{c.key}" for c in row.columns]
+            values = [p.value(key) for key in keys]  # before the label: both draw from the style's rng
+            out.append([Cell(p.label(row), 0), *_spread(values, width, keys)])
     return Grid("t2", out)
 
 
@@ -246,7 +248,8 @@ def _table3(template: Template, reg: Registry, p: _Printer) -> Grid | None:
             labels = [*group_cell(outer, 0), Cell(p.label(row), 1, colspan=2)]
         else:
             labels = [*group_cell(outer, 0), *group_cell(row.group, 1), Cell(p.label(row), 2)]
-        out.append(labels + [Cell(p.value(f"t3.{row.key}.{c.key}"), 3 + i) for i, c in enumerate(cols)])
+        keys = [f"t3.{row.key}.{c.key}" for c in cols]
+        out.append(labels + [Cell(p.value(key), 3 + i, key=key) for i, key in enumerate(keys)])
     return Grid("t3", out, header=3)
 
 
@@ -270,7 +273,7 @@ def _table4(reg: Registry, p: _Printer) -> Grid | None:
             top.append(Cell(p.text(names[0]), col, colspan=width * siblings))
         middle.append(Cell(p.text(names[1]), col, colspan=width))
         bottom += [Cell(p.label(o), col + j) for j, o in enumerate(outcomes)]
-    values = [Cell(p.value(key), i) for i, key in enumerate(keys)]
+    values = [Cell(p.value(key), i, key=key) for i, key in enumerate(keys)]
     return Grid("t4", [top, middle, bottom, values], header=3)
 
 
@@ -349,15 +352,19 @@ def build_page(gold: dict, style: Style = Style(), reg: Registry | None = None,
 
 
 # ---------------------------------------------------------------------------------------------- writers
-def _word_rows(grid: Grid) -> list[list[str]]:
+def _word_cells(grid: Grid) -> list[list[Cell]]:
     """Each row's cells as Word keeps them: a vertically merged cell reappears empty in later rows."""
     covering: dict[int, int] = {}  # grid column → first row the merged cell no longer covers
     out = []
     for r, row in enumerate(grid.rows):
-        cells = [(c.col, c.text) for c in row] + [(col, "") for col, end in covering.items() if end > r]
-        out.append([text for _, text in sorted(cells)])
+        cells = list(row) + [Cell("", col) for col, end in covering.items() if end > r]
+        out.append(sorted(cells, key=lambda c: c.col))
         covering.update({c.col: r + c.rowspan for c in row if c.rowspan > 1})
     return out
+
+
+def _word_rows(grid: Grid) -> list[list[str]]:
+    return [[c.text for c in row] for row in _word_cells(grid)]
 
 
 def to_text(page: Page, mode: str) -> bytes:
