@@ -2,8 +2,10 @@
 
 A modality is how a gold report reaches extraction: "source" is the file as published; the others
 re-render the gold report with eval/render.py (pasted text, tab-separated text, one cell per line,
-a web page, a Word file) or print it on paper with eval/modalities.py (a digital PDF, scans at
-200 and 150 dpi, phone photos). Results are plain dicts with stable keys, written by eval/output.py.
+a web page, a Word file), print it on paper with eval/modalities.py (a digital PDF, scans at
+200 and 150 dpi, phone photos) or write it as text whose tables lost their grid with eval/flatten.py
+(`flat_<family>`, `flat_<modifier>`, `flat_random`: one seeded composition per report).
+Results are plain dicts with stable keys, written by eval/output.py.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from eval import modalities, mutations, render
+from eval import flatten, modalities, mutations, render
 from eval.drafting import evaluate_drafting
 from eval.score import CellScore, META_KEYS, group, score_cells, score_meta, summarise, worst_keys
 from service import __version__, pipeline
@@ -31,7 +33,7 @@ from service.registry import registry
 from service.report import Report, report_from_flat
 
 RENDERED = {"text": "text_indented", "tsv": "text_tsv", "lines": "text_lines", "html": "html", "docx": "docx"}
-MODALITIES = ("source", *RENDERED, *modalities.MODALITIES)
+MODALITIES = ("source", *RENDERED, *modalities.MODALITIES, *flatten.MODALITIES)
 DEFAULT_MODALITIES = ("source", "text", "html", "docx")
 
 
@@ -66,6 +68,8 @@ def _input(report_dir: Path, gold: dict, modality: str) -> tuple[bytes, str]:
         return source.read_bytes(), source.name
     if modality in modalities.MODALITIES:
         return modalities.render_modality(gold, modality)
+    if modality in flatten.MODALITIES:
+        return flatten.render_modality(gold, modality)
     return render.render(gold, RENDERED[modality])
 
 
