@@ -13,20 +13,44 @@ import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn,
-                           TimeRemainingColumn)
-from rich.text import Text
 
 from service import pipeline
 from service.ingest import MAX_BYTES
 from service.report import FlatInputError, Report, report_from_flat
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="政府信息公开工作年度报告：抽取、检查、评测")
-err = Console(stderr=True)
+
+
+@cache
+def stderr_console() -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+class _Stderr:
+    """`err.print(…)` and the like on the stderr console, which (with rich) is made on first use:
+    a command that succeeds quietly never imports rich."""
+
+    def __getattr__(self, name: str):
+        return getattr(stderr_console(), name)
+
+
+err = _Stderr()
+
+
+def stdout_console() -> "Console":
+    from rich.console import Console
+
+    return Console()
 
 EXIT_FOUND_ERRORS = 1
 EXIT_BAD_INPUT = 2
@@ -70,11 +94,18 @@ def llm_factory(mode: "LLMMode"):
     """The model for `--llm`: configured by NIANBAO_LLM_* or the bundled local one, made on demand."""
     if mode is LLMMode.off:
         return None
-    from service.llm.provider import factory
-    from service.settings import Settings
+    made = []
 
-    settings = Settings()
-    return factory(settings.llm_config(), settings.data_dir)
+    def make():
+        if not made:  # the settings and the model client are read when the rules leave a gap, not before
+            from service.llm.provider import factory
+            from service.settings import Settings
+
+            settings = Settings()
+            made.append(factory(settings.llm_config(), settings.data_dir))
+        return made[0]()
+
+    return make
 
 
 def extract_path(path: Path, mode: "LLMMode" = None) -> Report:
@@ -109,7 +140,7 @@ def extract_command(
     else:
         from service.tables_view import print_report
 
-        print_report(report, Console())
+        print_report(report, stdout_console())
     if report.missing:
         err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到："
                   f"{'、'.join(report.missing[:12])}{' …' if len(report.missing) > 12 else ''}", highlight=False)
@@ -143,7 +174,7 @@ def check_command(
     if output is CheckFormat.json:
         print(json.dumps({"findings": [f.model_dump() for f in findings]}, ensure_ascii=False, indent=1))
     else:
-        print_findings(findings, Console())
+        print_findings(findings, stdout_console())
     if has_errors(findings):
         raise typer.Exit(EXIT_FOUND_ERRORS)
 
@@ -204,7 +235,7 @@ def eval_command(
     result = evaluate(gold_dirs, chosen, mutation_count, show_progress=err.is_terminal, llm=llm, llm_model=model)
     if not result["by_report"]:
         fail("没有找到 gold 报告（<id>/gold.json）")
-    print_summary(result, Console())
+    print_summary(result, stdout_console())
     if out:
         for path in write(result, out):
             err.print(f"已写入 {path}", highlight=False)
@@ -314,7 +345,7 @@ def index_command(
     store = open_vector_store(data_dir, create=True)
     indexed, skipped = 0, []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    with Progress(*columns, console=stderr_console(), transient=True) as progress:
         task = progress.add_task("索引中", total=len(files))
         for path in files:
             progress.update(task, description=f"{path.parent.name}/{path.name}")
@@ -375,7 +406,7 @@ def draft_command(
         return
     from service.draft.view import print_draft
 
-    print_draft(result, Console())
+    print_draft(result, stdout_console())
 
 
 @app.command("batch")
@@ -436,20 +467,28 @@ def reachable_cluster(settings):
     return cluster
 
 
-class RateColumn(ProgressColumn):
+def rate_column():
     """Reports per minute, over the last few seconds."""
+    from rich.progress import ProgressColumn
+    from rich.text import Text
 
-    def render(self, task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed * 60:.0f} 份/分" if speed else "— 份/分")
+    class RateColumn(ProgressColumn):
+        def render(self, task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed * 60:.0f} 份/分" if speed else "— 份/分")
+
+    return RateColumn()
 
 
 @contextmanager
 def batch_progress(total: int, done: int):
     """A progress bar with rate and ETA; yields the callback that counts a finished file."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), RateColumn(),
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate_column(),
                TimeElapsedColumn(), TextColumn("剩余"), TimeRemainingColumn())
-    with Progress(*columns, console=err) as progress:
+    with Progress(*columns, console=stderr_console()) as progress:
         task = progress.add_task("批量处理", total=total, completed=done)
         yield lambda _record: progress.advance(task)
 

@@ -12,11 +12,14 @@ their cells were read without doubt and have no alternatives.
 
 from __future__ import annotations
 
-from service.check import Suggestion, check
-from service.check.repair import residuals
+from typing import TYPE_CHECKING
+
 from service.numbers import ocr_number, parse_cell
 from service.registry import Template, registry
 from service.report import FieldValue, Report
+
+if TYPE_CHECKING:
+    from service.check import Suggestion
 
 CORRECTED_CONFIDENCE = 0.9  # the identities and the recogniser's runner-up agree, yet no one read it so
 _MAX_ROUNDS = 10  # each round mends one break; more breaks than this is not a misread table
@@ -36,6 +39,8 @@ def correct_ocr(report: Report) -> Report:
 
 
 def _suggestions(report: Report) -> list[Suggestion]:
+    from service.check import check  # only reports with OCR cells come here
+
     unique: dict[tuple, Suggestion] = {}
     for finding in check(report):
         for suggestion in finding.suggestions:
@@ -46,6 +51,8 @@ def _suggestions(report: Report) -> list[Suggestion]:
 def _fits(suggestion: Suggestion, report: Report, template: Template) -> bool:
     if not all(_nearly_read(report.fields.get(key), value) for key, value in suggestion.fields.items()):
         return False
+    from service.check.repair import residuals
+
     before = residuals(template, report.values())
     after = residuals(template, {**report.values(), **suggestion.fields})
     touched = {i for i, identity in enumerate(template.identities)

@@ -118,23 +118,21 @@ def is_stream_line(text: str) -> bool:
     return len(_TOKEN.findall(stripped)) > 1 or len(stripped) <= _MAX_LABEL
 
 
-def stream(document: Document, lines: list[Paragraph]) -> Stream:
+def stream(document: Document, lines: list[Paragraph], end: int) -> Stream:
+    """The tokens of `lines` (consecutive text lines); `end` is where the next block begins, so that
+    empty cells after the last token still count."""
     tokens: list[Token] = []
     for index, paragraph in enumerate(lines):
         tokens += _tokens(document.text, paragraph, index)
     gaps = [_gap(document.text, a, b) for a, b in zip(tokens, tokens[1:])]
-    end = lines[-1].location.end if lines else 0
-    tail = document.text[tokens[-1].end:_line_end(document.text, end)] if tokens else ""
-    gaps.append(tail + "\n")
+    tail = document.text[tokens[-1].end:end] if tokens else ""
     out = Stream(document, tokens, gaps)
     _learn_separator(out)
+    if tokens:  # closed as if one more cell followed, with the mark a cell's line starts with ("\t")
+        marker = out.unit[out.unit.rfind("\n") + 1:] if "\n" in out.unit else ""
+        gaps.append(None if _TOKEN.search(halfwidth(tail)) else tail + "\n" + marker)
     out.segments = list(_segments(out))
     return out
-
-
-def _line_end(text: str, at: int) -> int:
-    end = text.find("\n", at)
-    return len(text) if end < 0 else end
 
 
 def _width(text: str) -> int:
@@ -174,20 +172,21 @@ def _unglue(offset: int, printed: str, folded: str) -> list[tuple[int, str]]:
 def _gap(text: str, a: Token, b: Token) -> str | None:
     """What stands between two tokens; None when a dropped line (page furniture) stands there."""
     gap = text[a.end:b.start]
-    if b.line - a.line > 1 and _TOKEN.search(halfwidth(gap)):
-        return None
-    return gap
+    return None if _TOKEN.search(halfwidth(gap)) else gap
 
 
 def _learn_separator(s: Stream) -> None:
-    """The unit separator: the commonest gap between two values of a row."""
+    """The unit separator: the commonest gap between two tokens (a blank cell only ever adds units).
+    A run of spaces is one separator, of any width, unless every run between two values has one
+    width."""
     between = [g for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                if g is not None and not a.is_label and not b.is_label]
-    spaces = Counter(len(g) for g in between if _SPACE_ONLY.match(g))
-    space_gaps = sum(spaces.values())
-    if space_gaps and len(spaces) == 1:
-        s.space_run = next(iter(spaces))  # every space gap the same width: a repeated separator
-    counts = Counter(s.normal(g) for g in between)
+    widths = {len(g) for g in between if _SPACE_ONLY.match(g)}
+    if len(widths) == 1:
+        s.space_run = widths.pop()
+    # Spaces between two labels are as often inside one label ("本年 新收") as between two.
+    counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
+                     if g is not None and not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
     s.unit = counts.most_common(1)[0][0] if counts else "\n"
 
 

@@ -14,6 +14,7 @@ from service.document import Cell, Document, Paragraph
 from service.registry import labels
 from service.extract import stream
 from service.extract.sections import heading_of
+from service.ingest.furniture import is_page_number
 from service.numbers import CellValue, fit_values, parse_cell
 from service.registry import Label, Registry, Template, registry
 from service.report import FieldValue, Provenance, UnplacedRow
@@ -70,25 +71,28 @@ class TableReader:
     def read(self, document: Document) -> None:
         lines: list[Paragraph] = []  # a run of text lines that may hold table cells
         for block in document.blocks:
+            if isinstance(block, Paragraph) and is_page_number(block.text):
+                continue  # page furniture between the rows of a table
             if isinstance(block, Paragraph) and heading_of(block.text) is None and stream.is_stream_line(block.text):
                 lines.append(block)
                 continue
-            self._stream(document, lines)
+            self._stream(document, lines, block.location.start)
             lines = []
             if isinstance(block, Paragraph):
                 self._heading(block.text)
             else:
                 for cells in block.rows:
                     self._row(_split(cells))
-        self._stream(document, lines)
+        self._stream(document, lines, len(document.text))
         self._finish_t3()
         self._finish_t4()
 
-    def _stream(self, document: Document, lines: list[Paragraph]) -> None:
-        """Rows rebuilt from text that lost its grid, each taking as many cells as its label asks."""
+    def _stream(self, document: Document, lines: list[Paragraph], end: int | None) -> None:
+        """Rows rebuilt from text that lost its grid, each taking as many cells as its label asks;
+        `end` is where the block after these lines begins."""
         if not lines:
             return
-        s = stream.stream(document, lines)
+        s = stream.stream(document, lines, end if end is not None else lines[-1].location.end)
         for segment in s.segments:
             cut = self._label_start(segment.labels)
             head, label = segment.labels[:cut], segment.labels[cut:]
@@ -101,7 +105,9 @@ class TableReader:
                 continue
             if head:
                 self._row(_Row([stream.label_cell([t]) for t in head], []))
-            self._row(_Row([stream.label_cell(label)] if label else [], reading.values, reading.how))
+            row = _Row([stream.label_cell(label)] if label else [], reading.values, reading.how)
+            if self._claimed_by(row) or self.context:  # numbers in no table's place are prose's
+                self._row(row)
 
     def _label_start(self, tokens: list) -> int:
         """Where the row's own label begins in a run of labels: the suffix that names a row best

@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import zipfile
 from pathlib import PurePath
+from typing import Callable
 
 from service.document import Document
-from service.ingest import html, image, markdown, pdf, text, word
 from service.ingest.errors import IngestError
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 20 * 1024 * 1024
 
+
+def _loader(module: str) -> Callable[[bytes], Document]:
+    """`service.ingest.<module>.load`, imported on first use: a text or HTML report never loads the
+    PDF, Word or OCR stack (pdfplumber, docx, cv2, numpy, onnxruntime)."""
+
+    def load(data: bytes) -> Document:
+        return importlib.import_module(f"{__name__}.{module}").load(data)
+
+    load.__qualname__ = load.__name__ = f"{module}.load"
+    return load
+
+
 LOADERS = {
-    ".txt": text.load,
-    ".text": text.load,
-    ".html": html.load,
-    ".htm": html.load,
-    ".shtml": html.load,
-    ".docx": word.load,
-    ".md": markdown.load,
-    ".markdown": markdown.load,
-    ".pdf": pdf.load,
-    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"), image.load),
+    ".txt": _loader("text"),
+    ".text": _loader("text"),
+    ".html": _loader("html"),
+    ".htm": _loader("html"),
+    ".shtml": _loader("html"),
+    ".docx": _loader("word"),
+    ".md": _loader("markdown"),
+    ".markdown": _loader("markdown"),
+    ".pdf": _loader("pdf"),
+    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"), _loader("image")),
 }
 # Formats users will try that a later loader handles, with what to do meanwhile.
 _NOT_YET = {

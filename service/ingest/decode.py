@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import codecs
 
-from charset_normalizer import from_bytes
-
 from service.ingest.errors import IngestError
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -24,6 +22,8 @@ def decode(data: bytes, declared: str | None = None) -> str:
             return data.decode(_SUPERSETS.get(encoding.lower(), encoding))
         except (UnicodeDecodeError, LookupError):
             continue
+    from charset_normalizer import from_bytes  # only for text that is not UTF-8
+
     best = from_bytes(data).best()
     if best is None:
         raise IngestError("文件内容无法识别：无法确定文字编码", "charset detection found no encoding")

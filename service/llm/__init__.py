@@ -7,16 +7,33 @@ model server). Only service/llm/client.py imports langchain or openai.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from service.check import Finding, check
 from service.document import Document
-from service.llm import local
 from service.llm.chain import (mappable_rows, map_rows, missing_meta, read_meta, read_prose, reask, stated_keys,
                                whole_report)
-from service.llm.client import LLM, LLMUnavailable
 from service.llm.config import LLMConfig
 from service.report import Report
 
+if TYPE_CHECKING:
+    from service.llm import local
+    from service.llm.client import LLM, LLMUnavailable
+
 __all__ = ["LLM", "LLMConfig", "LLMUnavailable", "assist", "local", "needs_llm", "whole_report"]
+
+# The client (langchain, openai) and the bundled server's helpers (httpx) load on first use, so a
+# report the rules read whole never imports them.
+_LAZY = {"LLM": "service.llm.client", "LLMUnavailable": "service.llm.client", "local": None}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(_LAZY[name] or f"{__name__}.{name}")
+    return module if _LAZY[name] is None else getattr(module, name)
 
 
 def needs_llm(report: Report) -> bool:
@@ -27,6 +44,8 @@ def needs_llm(report: Report) -> bool:
 
 def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> tuple[Report, list[Finding]]:
     """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells."""
+    from service.llm.client import LLMUnavailable
+
     report.llm = llm.trace
     try:
         read_meta(document, report, llm)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -22,12 +22,14 @@ from service.check import Finding, check
 from service.check.template import other_template_row
 from service.document import Document, Location
 from service.extract.meta import printed_years
-from service.llm.client import LLM
 from service.llm.grounding import Source, before, best_supported, cell_support, ground, only_supported, support
 from service.numbers import fit_values, parse_cell
 from service.registry import Label, registry
 from service.report import FieldValue, LLMRound, Provenance, Report
 from service.textnorm import normalize_label
+
+if TYPE_CHECKING:
+    from service.llm.client import LLM
 
 LLM_CONFIDENCE = 0.7
 _PROSE_LIMIT = 3000  # characters of a table's prose read: the lines that carry digits

@@ -10,7 +10,6 @@ import logging
 from pathlib import Path
 from typing import Callable
 
-from service.llm import local
 from service.llm.config import LLMConfig
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,7 @@ def factory(config: LLMConfig | None, data_dir: Path, bundled: bool = True) -> C
 
 
 def _make(config: LLMConfig | None, data_dir: Path, bundled: bool):
+    from service.llm import local
     from service.llm.client import LLM
 
     if config is None and bundled and local.installed():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
 
 from service.textnorm import normalize_label, strip_numbering
@@ -30,7 +30,7 @@ class Label:
         """The name a message uses: the explicit short name or the label without its numbering."""
         return self.short_name or strip_numbering(self.label)
 
-    @property
+    @cached_property  # every printed label is matched against these: normalised once per label
     def names(self) -> tuple[str, ...]:
         """Normalised official label followed by normalised aliases, longest first."""
         found = {normalize_label(self.label), *(normalize_label(a) for a in self.aliases)}
@@ -47,6 +47,11 @@ class Column(Label):
 @dataclass(frozen=True)
 class Section(Label):
     keywords: tuple[str, ...] = ()
+
+    @cached_property
+    def keyword_names(self) -> tuple[str, ...]:
+        """The keywords normalised as printed labels are."""
+        return tuple(normalize_label(k) for k in self.keywords)
 
 
 @dataclass(frozen=True)

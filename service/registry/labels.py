@@ -24,12 +24,37 @@ def match(text: str, candidates: Sequence[L]) -> tuple[L | None, float]:
         return None, 0.0
     best, best_rank, tied = None, (0.0, 0), False
     for candidate in candidates:
-        rank = max((_rank(printed, name) for name in candidate.names), default=(0.0, 0))
+        rank = _best_rank(printed, candidate.names)
         if rank[0] and rank > best_rank:
             best, best_rank, tied = candidate, rank, False
         elif rank[0] and rank == best_rank and candidate is not best:
             tied = True
     return (None, 0.0) if tied or best is None else (best, best_rank[0])
+
+
+def _best_rank(printed: str, names: Sequence[str]) -> tuple[float, int]:
+    """The best (score, specificity) of a candidate's names: `_rank` of each, inlined, since every
+    printed label meets every name of its table's rows."""
+    best = (0.0, 0)
+    size = len(printed)
+    for name in names:
+        if printed == name:
+            return 1.0, size  # nothing ranks above the printed label itself
+        if len(name) >= _MIN_CONTAINED and name in printed:
+            rank = (0.9, len(name))
+        elif size >= _MIN_CONTAINED and printed in name:
+            rank = (0.85, 0)
+        elif size >= _MIN_CONTAINED and len(name) >= _MIN_CONTAINED and 200 * min(size, len(name)) >= _MIN_FUZZY * (size + len(name)):
+            # (the ratio can reach _MIN_FUZZY only when the lengths are that close)
+            ratio = fuzz.ratio(printed, name, score_cutoff=_MIN_FUZZY)
+            if not ratio:
+                continue
+            rank = (round(ratio / 100 * 0.85, 3), 0)
+        else:
+            continue
+        if rank > best:
+            best = rank
+    return best
 
 
 def _rank(printed: str, name: str) -> tuple[float, int]:
