@@ -55,6 +55,7 @@ class Token:
     x0: int  # display columns from the line's start (CJK and full-width count 2)
     x1: int
     value: CellValue
+    index: int = 0  # place in Stream.tokens
 
     @property
     def is_label(self) -> bool:
@@ -76,15 +77,13 @@ class Stream:
 
     document: Document
     tokens: list[Token]
-    gaps: list[str]  # gaps[i] stands between tokens[i] and tokens[i + 1]; the last is the run's end
+    gaps: list[str]  # gaps[i] stands between tokens[i] and tokens[i + 1]; the last closes the run
     unit: str = ""
     space_run: int | None = None  # the fixed width of a run of spaces between cells, if there is one
     segments: list[Segment] = field(default_factory=list)
 
-    def empties(self, gap: str | None) -> int:
+    def empties(self, gap: str) -> int:
         """Empty cells in a gap: a gap holding k separator units holds k - 1 of them."""
-        if gap is None:  # furniture: a page breaks between rows, never inside one
-            return 0
         norm = self.normal(gap)
         units = norm.count(self.unit)
         if "\n" not in self.unit and "\n" in norm:
@@ -124,13 +123,15 @@ def stream(document: Document, lines: list[Paragraph], end: int) -> Stream:
     tokens: list[Token] = []
     for index, paragraph in enumerate(lines):
         tokens += _tokens(document.text, paragraph, index)
+    for index, token in enumerate(tokens):
+        token.index = index
     gaps = [_gap(document.text, a, b) for a, b in zip(tokens, tokens[1:])]
     tail = document.text[tokens[-1].end:end] if tokens else ""
     out = Stream(document, tokens, gaps)
     _learn_separator(out)
     if tokens:  # closed as if one more cell followed, with the mark a cell's line starts with ("\t")
         marker = out.unit[out.unit.rfind("\n") + 1:] if "\n" in out.unit else ""
-        gaps.append(None if _TOKEN.search(halfwidth(tail)) else tail + "\n" + marker)
+        gaps.append(_without_furniture(tail) + "\n" + marker)
     out.segments = list(_segments(out))
     return out
 
@@ -169,10 +170,15 @@ def _unglue(offset: int, printed: str, folded: str) -> list[tuple[int, str]]:
     return [(offset, printed[:cut]), (offset + cut, printed[cut:])]
 
 
-def _gap(text: str, a: Token, b: Token) -> str | None:
-    """What stands between two tokens; None when a dropped line (page furniture) stands there."""
-    gap = text[a.end:b.start]
-    return None if _TOKEN.search(halfwidth(gap)) else gap
+def _gap(text: str, a: Token, b: Token) -> str:
+    """What stands between two tokens, without the lines the loader dropped (page furniture)."""
+    return _without_furniture(text[a.end:b.start])
+
+
+def _without_furniture(gap: str) -> str:
+    if not _TOKEN.search(halfwidth(gap)):
+        return gap
+    return "".join(line for line in gap.splitlines(keepends=True) if not _TOKEN.search(halfwidth(line)))
 
 
 def _learn_separator(s: Stream) -> None:
@@ -180,13 +186,13 @@ def _learn_separator(s: Stream) -> None:
     A run of spaces is one separator, of any width, unless every run between two values has one
     width."""
     between = [g for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
-               if g is not None and not a.is_label and not b.is_label]
+               if not a.is_label and not b.is_label]
     widths = {len(g) for g in between if _SPACE_ONLY.match(g)}
     if len(widths) == 1:
         s.space_run = widths.pop()
     # Spaces between two labels are as often inside one label ("本年 新收") as between two.
     counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
-                     if g is not None and not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
+                     if not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
     s.unit = counts.most_common(1)[0][0] if counts else "\n"
 
 
@@ -235,6 +241,8 @@ def label_cell(tokens: list[Token]) -> Cell:
 def read_values(s: Stream, segment: Segment, n: int | None, blank_row: bool = False) -> Reading:
     """The row's cells under the first reading that gives n of them."""
     dense = [_cell(t) for t in segment.values]
+    if not dense and not blank_row:
+        return Reading([], "dense")
     if n is None or len(dense) == n:
         return Reading(dense, "dense")
     if (fitted := fit_values(_separated(s, segment), n)) is not None:
@@ -287,7 +295,15 @@ def _columns(s: Stream, n: int) -> list[tuple[int, int]] | None:
     return [(min(r[j].x0 for r in rows), max(r[j].x1 for r in rows)) for j in range(n)]
 
 
-def alone_on_line(s: Stream, tokens: list[Token]) -> bool:
-    """The tokens fill their lines: no other label or value is printed there."""
+def cell_start(s: Stream, labels: list[Token], start: int) -> int:
+    """Move a label's start back over pieces of the same cell: labels parted by spaces only where
+    cells are parted by something else ("2.其他 法律行政法规禁止 公开")."""
+    while start > 0 and not s.vanishing and _SPACE_ONLY.match(s.gaps[labels[start].index - 1]):
+        start -= 1
+    return start
+
+
+def line_mates(s: Stream, tokens: list[Token]) -> list[Token]:
+    """The other tokens printed on the lines of `tokens`."""
     lines = {t.line for t in tokens}
-    return sum(1 for t in s.tokens if t.line in lines) == len(tokens)
+    return [t for t in s.tokens if t.line in lines and t not in tokens]

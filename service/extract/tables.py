@@ -66,6 +66,9 @@ class TableReader:
     def __post_init__(self) -> None:
         self.t3_by_key = {row.key: row for row in self.template.table3_rows}
         self.t4_labels = [*self.reg.table4_groups, *self.reg.table4_outcomes]
+        columns = [*self.reg.table3_columns, *self.reg.table4_outcomes,
+                   *(c for row in self.template.table2_rows for c in row.columns)]
+        self.column_names = {name for column in columns for name in column.names}
 
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
@@ -94,10 +97,10 @@ class TableReader:
             return
         s = stream.stream(document, lines, end if end is not None else lines[-1].location.end)
         for segment in s.segments:
-            cut = self._label_start(segment.labels)
+            cut = stream.cell_start(s, segment.labels, self._label_start(segment.labels))
             head, label = segment.labels[:cut], segment.labels[cut:]
             n = self._expected(label, len(segment.values))
-            blank_row = bool(label) and stream.alone_on_line(s, label) and self._blank_row_allowed(label)
+            blank_row = bool(label) and self._blank_row_allowed(label, stream.line_mates(s, label))
             reading = stream.read_values(s, segment, n, blank_row)
             if not reading.values:
                 if segment.labels:
@@ -143,10 +146,12 @@ class TableReader:
             return len(self.reg.table4_groups) * len(self.reg.table4_outcomes)
         return None
 
-    def _blank_row_allowed(self, label: list) -> bool:
-        """A data row of table 2 or 3 whose every cell is blank; never a column's name (总计)."""
+    def _blank_row_allowed(self, label: list, mates: list) -> bool:
+        """A data row of table 2 or 3 whose every cell is blank: its label names a row, and neither
+        it nor a cell beside it names a column (a header row's last cell, 总计, is followed by the
+        empty cells of merged headers too)."""
         text = stream.label_cell(label).text
-        if normalize_label(text) in {name for col in self.reg.table3_columns for name in col.names}:
+        if any(normalize_label(t) in self.column_names for t in [text, *(m.text for m in mates)]):
             return False
         found, score = labels.match(text, self.template.table3_rows if self.context == "t3" else self.template.table2_rows)
         return found is not None and score >= _SURE
