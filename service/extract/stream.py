@@ -39,7 +39,7 @@ _RULE = re.compile(r"^[-:=—_]{3,}$")  # a Markdown or box-drawing rule under a
 _GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—\-–]{1,2})$")
 _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces, U+3000, U+00A0, \r
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
-_PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})|[:;]$")  # on half-width text: ，→ , ；→ ;
+_PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
 # A bracketed annotation, also one cut by a line break on either side.
 _BRACKETED = re.compile(r"[（(][^（()）]*(?:[)）]|$)|^[^（()）]*[)）]")
 _COUNTED = re.compile(r"\d\s+(?:件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万元|元)(?:\s|$|[\u4e00-\u9fff])")

@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import Sequence, TypeVar
 
 from rapidfuzz import fuzz
 
 from service.registry import Label
-from service.textnorm import normalize_label
+from service.textnorm import halfwidth, normalize_label, strip_numbering
 
 L = TypeVar("L", bound=Label)
 
 _MIN_CONTAINED = 4  # shorter names ("其他", "总计") must match exactly
 _MIN_FUZZY = 82
+_ANNOTATION = re.compile(r"[(（\[【][^()（）\[\]【】]*(?:[)）\]】]|$)")  # also one cut off by a line break
 
 
 def match(text: str, candidates: Sequence[L]) -> tuple[L | None, float]:
     """Best candidate for a printed label and a confidence in [0, 1]; (None, 0) when nothing fits
     or when two candidates fit equally well (a fragment such as "行政机关不再处理其政府信息公"
-    belongs to two rows: placing it is left to its position)."""
-    printed = normalize_label(text)
+    belongs to two rows: placing it is left to its position). A label that fits nothing is tried
+    again without its bracketed annotations ("规章（以本机关名义制定）")."""
+    found = _match(normalize_label(text), candidates)
+    if found[0] is None and (bare := _ANNOTATION.sub("", strip_numbering(halfwidth(text)))) != text:
+        found = _match(normalize_label(bare), candidates)
+    return found
+
+
+def _match(printed: str, candidates: Sequence[L]) -> tuple[L | None, float]:
     if not printed:
         return None, 0.0
     best, best_rank, tied = None, (0.0, 0), False
