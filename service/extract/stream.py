@@ -36,7 +36,7 @@ _SEPARATOR_SYMBOLS = "|｜¦┃│‖┆┊;；•●◆■□▪※#=*^~～"
 _TOKEN = re.compile(rf"[^\s{re.escape(_SEPARATOR_SYMBOLS)}]+")
 _RULE = re.compile(r"^[-:=—_]{3,}$")  # a Markdown or box-drawing rule under a header row
 # A label glued to its first value: CJK text (or a closing bracket) then a number or a dash.
-_GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—\-–]{1,2})$")
+_GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—\-–/]{1,2})$")
 _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces, U+3000, U+00A0, \r
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
 _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
@@ -44,6 +44,9 @@ _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width te
 _BRACKETED = re.compile(r"[（(][^（()）]*(?:[)）]|$)|^[^（()）]*[)）]")
 _COUNTED = re.compile(r"\d\s+(?:件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万元|元)(?:\s|$|[\u4e00-\u9fff])")
 _MAX_LABEL = 60
+# Rows framed by bars ("| a | b |") frame every line; rows that merely start with an empty merged
+# cell or end with a blank one (" | a | 3 | ") leave the lines that open with a label unframed.
+_FRAMED_SHARE = 0.9
 
 
 @dataclass
@@ -78,17 +81,25 @@ class Stream:
     document: Document
     tokens: list[Token]
     gaps: list[str]  # gaps[i] stands between tokens[i] and tokens[i + 1]; the last closes the run
+    lines: list[str] = field(default_factory=list)  # each line as printed, separators and all
     unit: str = ""
     space_run: int | None = None  # the fixed width of a run of spaces between cells, if there is one
+    framed: bool = False  # rows of one line open and close with the unit ("| a | b |")
     segments: list[Segment] = field(default_factory=list)
 
-    def empties(self, gap: str) -> int:
-        """Empty cells in a gap: a gap holding k separator units holds k - 1 of them."""
+    def empties(self, gap: str, leading: bool = False) -> int:
+        """Empty cells in a gap: a gap holding k separator units holds k - 1 of them. Where a row is
+        one line, a line break is one more unit, the bars framing the two lines are none, and
+        `leading` counts only the cells before the first value on its own line."""
         norm = self.normal(gap)
-        units = norm.count(self.unit)
-        if "\n" not in self.unit and "\n" in norm:
-            units += 1  # the line break closes the row
-        return max(0, units - 1)
+        if "\n" in self.unit or "\n" not in norm:
+            return max(0, norm.count(self.unit) - 1)
+        before, after = norm[:norm.find("\n")], norm[norm.rfind("\n") + 1:]
+        if self.framed:
+            before, after = before.removesuffix(self.unit), after.removeprefix(self.unit)
+        if leading:
+            return after.count(self.unit)
+        return before.count(self.unit) + after.count(self.unit)
 
     def normal(self, gap: str) -> str:
         """Spaces beside another separator are padding; a run of spaces is one separator unless
@@ -127,13 +138,19 @@ def stream(document: Document, lines: list[Paragraph], end: int) -> Stream:
         token.index = index
     gaps = [_gap(document.text, a, b) for a, b in zip(tokens, tokens[1:])]
     tail = document.text[tokens[-1].end:end] if tokens else ""
-    out = Stream(document, tokens, gaps)
+    out = Stream(document, tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
     _learn_separator(out)
     if tokens:  # closed as if one more cell followed, with the mark a cell's line starts with ("\t")
         marker = out.unit[out.unit.rfind("\n") + 1:] if "\n" in out.unit else ""
         gaps.append(_without_furniture(tail) + "\n" + marker)
     out.segments = list(_segments(out))
     return out
+
+
+def _raw_line(text: str, paragraph: Paragraph) -> str:
+    start = text.rfind("\n", 0, paragraph.location.start) + 1
+    end = text.find("\n", paragraph.location.end)
+    return text[start:end if end >= 0 else len(text)]
 
 
 def _width(text: str) -> int:
@@ -194,6 +211,10 @@ def _learn_separator(s: Stream) -> None:
     counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                      if not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
     s.unit = counts.most_common(1)[0][0] if counts else "\n"
+    if "\n" not in s.unit and s.unit.strip():
+        lines = [line.strip() for line in s.lines if s.unit in line]
+        framed = sum(line.startswith(s.unit) and line.endswith(s.unit) for line in lines)
+        s.framed = framed >= _FRAMED_SHARE * len(lines) > 0
 
 
 def _segments(s: Stream) -> Iterator[Segment]:
@@ -258,7 +279,7 @@ def _separated(s: Stream, segment: Segment) -> list[tuple[Cell, CellValue]]:
     at = segment.labels[-1].end if segment.labels else 0
     for k, gap in enumerate(segment.gaps):
         if k or segment.labels:
-            out += [_empty(at)] * s.empties(gap)
+            out += [_empty(at)] * s.empties(gap, leading=k == 0 and bool(segment.values))
         if k < len(segment.values):
             out.append(_cell(segment.values[k]))
             at = segment.values[k].end
