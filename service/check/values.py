@@ -1,16 +1,32 @@
-"""Rules on single cells and on what is absent: blanks, missing tables, impossible counts."""
+"""Rules on single cells and on what is absent: blanks, missing tables, impossible and implausible counts."""
 
 from __future__ import annotations
 
+from service.agency import parse_agency
 from service.check.model import Finding
 from service.registry import TABLE_NAMES, TABLE_TITLES, Template
 from service.report import Report
 
-ABSURD = 10_000_000  # no body receives or decides this many of anything in a year
+# Counts above which a figure is worth a second look (a warning, never an error: a city's 11 398 889
+# licensing decisions are real). Table 2 counts decisions (licences, penalties) over a whole
+# jurisdiction; tables 3 and 4 count requests, reviews and lawsuits, a hundred times fewer. A
+# department reports part of its place's figures, so it takes its place's bound; a name without a
+# recognisable place (审计局) takes a city's.
+PLAUSIBLE = {"national": 10_000_000_000, "province": 1_000_000_000, "city": 100_000_000, "county": 10_000_000, "township": 1_000_000}
+_NATIONAL = ("国务院", "国家", "中华人民共和国")
+_REQUEST_SHARE = 100  # tables 3 and 4: the table 2 bound divided by this
+
+
+def plausible_bound(agency: str | None, table: str) -> int:
+    """The largest count a body of this agency's level plausibly reports in a year in this table."""
+    level = "national" if (agency or "").startswith(_NATIONAL) else parse_agency(agency).level
+    bound = PLAUSIBLE.get(level, PLAUSIBLE["city"])
+    return bound if table == "t2" else bound // _REQUEST_SHARE
 
 
 def check_values(report: Report, template: Template) -> list[Finding]:
-    return [*_missing(report, template), *_blanks(report, template), *_impossible(report, template)]
+    return [*_missing(report, template), *_blanks(report, template), *_impossible(report, template),
+            *_implausible(report, template)]
 
 
 def _by_table(keys, template: Template) -> dict[str, list[str]]:
@@ -53,9 +69,21 @@ def _impossible(report: Report, template: Template) -> list[Finding]:
             problem = "不应为负数"
         elif value != int(value) and not spec.money:
             problem = "件数不应有小数"
-        elif abs(value) >= ABSURD and not spec.money:
-            problem = "数值大得不合常理"
         if problem:
             findings.append(Finding(rule="value.impossible", severity="error", fields=[key], numbers={key: value},
                                     message=f"{TABLE_NAMES[spec.table]}“{spec.short}”为 {value}，{problem}"))
+    return findings
+
+
+def _implausible(report: Report, template: Template) -> list[Finding]:
+    findings = []
+    for key, field in report.fields.items():
+        value, spec = field.value, template.fields.get(key)
+        if value is None or spec is None or spec.money:
+            continue
+        bound = plausible_bound(report.meta.agency, spec.table)
+        if abs(value) > bound:
+            findings.append(Finding(
+                rule="value.implausible", severity="warning", fields=[key], numbers={key: value, "bound": bound},
+                message=f"{TABLE_NAMES[spec.table]}“{spec.short}”为 {value}，超过此类机关通常的上限 {bound}，请核对"))
     return findings
