@@ -16,7 +16,8 @@ Families (`FAMILIES`; how a table row reaches the text):
 - bar_after          one cell per line, a bar after every cell ("自然人|", a blank cell "|");
 - aligned            columns aligned with runs of spaces as `pdftotext -layout` prints them (CJK two columns
                      wide), blank cells vanished (only alignment tells), header cells wrapped inside their
-                     column, merged cells printed once, prose indented and wrapped, pages apart by \\f;
+                     column, merged cells printed once (at the top or the middle of the rows they
+                     cover), at most one space inside a cell, prose indented and wrapped, pages apart by \\f;
 - aligned_marks      the same, blank cells printed as one of —, -, ／, 无;
 - fullwidth_bars     '｜' between cells, sometimes outer bars too;
 - ideographic_spaces runs of the ideographic space U+3000 between cells; blank cells print a mark and
@@ -442,7 +443,8 @@ def wrapped(page: Page, rng: random.Random, style: Style) -> Page:
     return _map_cells(page, fn)
 
 
-def _spans_rows_with_values(grid: Grid, r: int, cell: Cell) -> bool:
+def _label_of_data_row(grid: Grid, r: int, cell: Cell) -> bool:
+    """A label cell in a row that holds values (not a header row)."""
     return cell.key is None and any(c.key for c in grid.rows[r])
 
 
@@ -463,7 +465,7 @@ def merged_repeat(page: Page, rng: random.Random, style: Style) -> Page:
         out: list[list[Cell]] = [[] for _ in block.rows]
         for r, row in enumerate(block.rows):
             for c in row:
-                if _spans_rows_with_values(block, r, c):
+                if _label_of_data_row(block, r, c):
                     if not c.text and (block.table, c.col) in last:
                         c = replace(c, text=last[block.table, c.col])
                     elif c.rowspan > 1:
@@ -505,17 +507,17 @@ def extra_rows(page: Page, rng: random.Random, style: Style) -> Page:
                     sums = [0] * len(values)
                     for r in item:
                         for i, c in enumerate(c for c in block.rows[r] if c.key):
-                            sums[i] += page_values(c)
+                            sums[i] += _printed_value(c)
                     for row in extra:
                         for i, c in enumerate(c for c in row if c.key):
-                            sums[i] += page_values(c)
+                            sums[i] += _printed_value(c)
                     extra.append(_extra_row("合计", model, sums, style))
                 block = replace(block, rows=block.rows[:item[-1] + 1] + extra + block.rows[item[-1] + 1:])
         blocks.append(block)
     return replace(page, blocks=blocks)
 
 
-def page_values(cell: Cell) -> int | float:
+def _printed_value(cell: Cell) -> int | float:
     """The number a value cell prints (0 for a blank)."""
     text = cell.text.translate(str.maketrans("０１２３４５６７８９", "0123456789")).replace(",", "")
     if not re.fullmatch(r"-?\d+(?:\.\d+)?", text):
