@@ -30,6 +30,8 @@ BLANK = CellValue(ok=True)
 
 
 def parse_cell(text: str) -> CellValue:
+    if text.isdigit() and text.isascii():  # most cells: plain digits, read as the rest would read them
+        return CellValue(ok=True, value=int(text))
     t = _SPACES.sub("", halfwidth(text)).replace("－", "-").replace("−", "-")
     if t in BLANK_MARKS:
         return BLANK

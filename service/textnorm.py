@@ -33,11 +33,19 @@ def strip_numbering(text: str) -> str:
         text = stripped
 
 
+_TOP_NUMBERING = re.compile(rf"^\s*(第[{_CN_DIGITS}]+部分|[{_CN_DIGITS}]+[、.．])")
+
+
 def has_top_level_numbering(text: str) -> bool:
     """True for "三、…" or "第三部分…" style headings, false for "（三）…" or "3.…"."""
-    return bool(re.match(rf"^\s*(第[{_CN_DIGITS}]+部分|[{_CN_DIGITS}]+[、.．])", halfwidth(text)))
+    return bool(_TOP_NUMBERING.match(halfwidth(text)))
 
 
 def normalize_label(text: str) -> str:
     """Canonical form of a row/column label: no numbering, spaces, quotes or punctuation."""
-    return _NOISE.sub("", strip_numbering(halfwidth(text)))
+    return normalize_halfwidth(halfwidth(text))
+
+
+def normalize_halfwidth(text: str) -> str:
+    """`normalize_label` of a text already folded by `halfwidth`, which folds it again for nothing."""
+    return _NOISE.sub("", strip_numbering(text))

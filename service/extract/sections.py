@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from service.document import Document, Paragraph, Table
 from service.registry import Section, registry
-from service.textnorm import halfwidth, has_top_level_numbering, normalize_label
+from service.textnorm import halfwidth, has_top_level_numbering, normalize_halfwidth
 
 _SUB_NUMBERING = re.compile(r"^\s*(?:[(（][一二三四五六七八九十\d]+[)）]|\d+[.、．]|[①-⑩])")
 _PROBLEMS, _OTHER = "problems_and_improvements", "other_matters"
@@ -23,15 +23,26 @@ class Heading:
 
 
 def heading_of(text: str) -> Section | None:
-    """The section a line heads, or None. Sub-headings such as "（一）…" never head a section."""
-    if _SUB_NUMBERING.match(halfwidth(text)):
+    """The section a line heads, or None. Sub-headings such as "（一）…" never head a section.
+
+    A heading carries at most 6 characters beyond its keyword, or _MAX_EXTRA when numbered as a
+    part ("三、"); the numbering is looked at only for a line that could be such a heading."""
+    folded = halfwidth(text)
+    if _SUB_NUMBERING.match(folded):
         return None
-    numbered = has_top_level_numbering(text)
-    printed = normalize_label(text)
+    printed = normalize_halfwidth(folded)
+    numbered = None
     for section in registry().sections:
         for key in section.keyword_names:
-            if key in printed and len(printed) - len(key) <= (_MAX_EXTRA if numbered else 6):
-                return section
+            if key in printed:
+                extra = len(printed) - len(key)
+                if extra <= 6:
+                    return section
+                if extra <= _MAX_EXTRA:
+                    if numbered is None:
+                        numbered = has_top_level_numbering(folded)
+                    if numbered:
+                        return section
     return None
 
 
