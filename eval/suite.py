@@ -26,7 +26,7 @@ from eval.drafting import evaluate_drafting
 from eval.score import CellScore, META_KEYS, group, score_cells, score_meta, summarise, worst_keys
 from service import __version__, pipeline
 from service.check import check
-from service.check.repair import residuals
+from service.check.identities import checked_residuals
 from service.document import Document
 from service.numbers import parse_cell
 from service.registry import registry
@@ -133,7 +133,7 @@ def _meta_accuracy(runs: list[Run]) -> dict:
 def checker_figures(golds: list[dict], mutation_count: int, seed: int) -> dict:
     """The mutation benchmark, and error findings on gold reports whose identities all hold."""
     consistent = [g for g in golds
-                  if not any(residuals(registry().templates[g["meta"]["template"]], g["fields"]))]
+                  if not any(checked_residuals(registry().templates[g["meta"]["template"]], g["fields"]))]
     false_errors = {g["id"]: [f.rule for f in check(report_from_flat(g)) if f.severity == "error"]
                     for g in consistent}
     return {"mutation_benchmark": mutations.run(mutation_count, seed, golds) if mutation_count else None,

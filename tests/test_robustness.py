@@ -56,3 +56,57 @@ def test_check_cli_passes_a_city_with_eleven_million_licences(tmp_path) -> None:
                           timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not [f for f in json.loads(done.stdout)["findings"] if f["severity"] == "error"]
+
+
+# ------------------------------------------------------------------------------------ partial gold in eval
+def _partial(gold: dict, report_id: str, keep) -> dict:
+    return {**gold, "id": report_id, "fields": {k: v for k, v in gold["fields"].items() if keep(k)}}
+
+
+PARTIALS = {  # how real captures leave out part of the template
+    "table2-only": lambda k: k.startswith("t2."),
+    "no-table4": lambda k: not k.startswith("t4."),
+    "table3-total-column-left-out": lambda k: not (k.startswith("t3.") and k.endswith(".total")),
+    "every-seventh-cell-left-out": lambda k: k not in _EVERY_SEVENTH,
+}
+_EVERY_SEVENTH = set(sorted(_whole_gold()["fields"])[::7])
+
+
+@pytest.mark.parametrize("name", PARTIALS)
+def test_partial_gold_is_mutated_and_held_to_the_identities_its_keys_can_be_checked_on(name) -> None:
+    from eval import mutations
+    from eval.suite import checker_figures
+
+    gold = _partial(_whole_gold(), name, PARTIALS[name])
+    tally = mutations.run_report(gold, 120, 7)
+    # every mutation counted as breaking an identity breaks one the checker looks at on these keys
+    assert tally.detected == tally.breaking
+    assert tally.mutations == (0 if name == "table2-only" else 120)
+    # the whole report's identities hold, so those a whole table or column left out leaves checkable hold too
+    # (a sum missing a few terms is still checked, by the checker as by eval: that partial report breaks it)
+    figures = checker_figures([gold], 0, 7)
+    assert figures["consistent_gold_reports"] == (name != "every-seventh-cell-left-out")
+    assert figures["false_errors_on_consistent_gold"] == 0
+
+
+def test_eval_cli_over_whole_and_partial_gold_writes_its_report(tmp_path) -> None:
+    whole_dir = next(d for d in gold_report_dirs() if d.name == "shuyang-county-2025")
+    golds = tmp_path / "gold"
+    for name, keep in PARTIALS.items():
+        (golds / name).mkdir(parents=True)
+        (golds / name / whole_dir.joinpath("gold.json").name).write_text(
+            json.dumps(_partial(_whole_gold(), name, keep), ensure_ascii=False), "utf-8")
+        source = load_gold(whole_dir)["source"]
+        (golds / name / source).write_bytes((whole_dir / source).read_bytes())
+    partial_capture = next(d for d in gold_report_dirs() if d.name == "lixian-audit-bureau-2022")
+    done = subprocess.run([str(NIANBAO), "eval", str(golds), str(partial_capture.parent), "--modalities", "source,text",
+                           "--mutations", "30", "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    for name in ("report.json", "report.md", "report.html"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    assert {"table2-only", "lixian-audit-bureau-2022", "no-table4"} <= set(report["by_report"])
+    benchmark = report["checker"]["mutation_benchmark"]["per_report"]
+    assert benchmark["table2-only"]["mutations"] == 0 and benchmark["no-table4"]["detection"] == 1.0
+    assert report["by_report"]["table2-only"]["source"]["cells"] == len(_partial(_whole_gold(), "", PARTIALS["table2-only"])["fields"])

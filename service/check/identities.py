@@ -15,7 +15,7 @@ _LISTED_TERMS = 4  # longer sums are named by their rule, not term by term
 def check_identities(report: Report, template: Template) -> list[Finding]:
     values = report.values()
     residual = repair.residuals(template, values)
-    broken = [i for i, r in enumerate(residual) if r != 0 and _checkable(template.identities[i], values)]
+    broken = [i for i, r in enumerate(residual) if r != 0 and checkable(template.identities[i], values)]
     findings = []
     for cluster, suggestions in repair.localise(template, values, report.fields, broken, residual):
         for i in cluster:
@@ -25,7 +25,14 @@ def check_identities(report: Report, template: Template) -> list[Finding]:
     return findings
 
 
-def _checkable(identity: Identity, values) -> bool:
+def checked_residuals(template: Template, values) -> list[Fraction]:
+    """lhs − rhs of every identity the checker looks at on these keys, 0 for the others: what a
+    report that prints only part of the template (or partial gold) can be held to."""
+    return [r if checkable(identity, values) else Fraction(0)
+            for identity, r in zip(template.identities, repair.residuals(template, values))]
+
+
+def checkable(identity: Identity, values) -> bool:
     """A sum is checked when its total is printed and at most a quarter of its terms are absent
     (a 2021 report printing row （六） undivided still has its column sums checked)."""
     absent = sum(k not in values for k in identity.rhs)
