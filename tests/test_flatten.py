@@ -148,3 +148,15 @@ def test_compositions_cover_every_family_and_modifier() -> None:
     assert not any({"merged_once", "merged_repeat"} <= set(r.modifiers) for r in recipes)
     assert all("0" not in r.style.blanks for r in recipes)
     assert len(FAMILIES) >= 12
+
+
+def test_cli_writes_one_flattening(tmp_path: Path) -> None:
+    from eval.flatten import main
+
+    report = gold_report_dirs()[0]
+    out = tmp_path / "out.txt"
+    main([str(report / "gold.json"), "--family", "aligned", "--seed", "3", "-o", str(out)])
+    gold = load_gold(report)
+    assert out.read_bytes() == flatten(gold, replace(NAMED["aligned"], seed=3, style=replace(NAMED["aligned"].style, seed=3)))
+    main([str(report / "gold.json"), "--family", "random", "--seed", "3", "-o", str(out)])
+    assert out.read_bytes() == flatten(gold, compose(3))
