@@ -28,7 +28,7 @@ from typing import Iterator
 
 from service.document import Cell, Document, Location, Paragraph
 from service.numbers import BLANK, CellValue, fit_values, parse_cell
-from service.textnorm import halfwidth
+from service.textnorm import halfwidth, normalize_label
 
 # Symbols that only ever separate cells; whitespace always does. What a label or a number prints
 # (brackets, quotes, 、，：. - — / %) stays inside a token.
@@ -47,6 +47,7 @@ _MAX_LABEL = 60
 # Rows framed by bars ("| a | b |") frame every line; rows that merely start with an empty merged
 # cell or end with a blank one (" | a | 3 | ") leave the lines that open with a label unframed.
 _FRAMED_SHARE = 0.9
+_HEADER_REACH = 400  # tokens looked back for a table's header
 
 
 @dataclass
@@ -259,16 +260,19 @@ def label_cell(tokens: list[Token]) -> Cell:
     return Cell(text=text, row=0, col=0, location=Location(start=tokens[0].start, end=tokens[-1].end))
 
 
-def read_values(s: Stream, segment: Segment, n: int | None, blank_row: bool = False) -> Reading:
-    """The row's cells under the first reading that gives n of them."""
+def read_values(s: Stream, segment: Segment, columns: list[tuple[str, ...]] | None,
+                blank_row: bool = False) -> Reading:
+    """The row's cells under the first reading that gives as many as `columns` (each column's
+    normalised names) holds."""
     dense = [_cell(t) for t in segment.values]
     if not dense and not blank_row:
         return Reading([], "dense")
-    if n is None or len(dense) == n:
+    if columns is None or len(dense) == len(columns):
         return Reading(dense, "dense")
+    n = len(columns)
     if (fitted := fit_values(_separated(s, segment), n)) is not None:
         return Reading(fitted, "separator")
-    if len(dense) < n and s.vanishing and (placed := _by_columns(s, segment, n, blank_row)) is not None:
+    if len(dense) < n and s.vanishing and (placed := _by_columns(s, segment, columns, blank_row)) is not None:
         return Reading(placed, "columns")
     return Reading(dense, "dense")
 
@@ -286,34 +290,52 @@ def _separated(s: Stream, segment: Segment) -> list[tuple[Cell, CellValue]]:
     return out
 
 
-def _by_columns(s: Stream, segment: Segment, n: int, blank_row: bool) -> list[tuple[Cell, CellValue]] | None:
-    """Numbers of a short row placed under the columns that the run's complete rows of n occupy;
-    a row label alone on its line is a row of n blank cells when such columns exist."""
-    columns = _columns(s, n)
-    if columns is None or len({t.line for t in segment.values}) > 1 or not (segment.values or blank_row):
+def _by_columns(s: Stream, segment: Segment, columns: list[tuple[str, ...]],
+                blank_row: bool) -> list[tuple[Cell, CellValue]] | None:
+    """Numbers of a short row placed under the columns they stand in (text aligned with spaces);
+    a row label alone is a row of blank cells where the columns are known."""
+    n = len(columns)
+    extents = _complete_rows(s, n) or _header(s, segment, columns)
+    if extents is None or len({t.line for t in segment.values}) > 1 or not (segment.values or blank_row):
         return None
     placed: dict[int, Token] = {}
     for token in segment.values:
         centre = (token.x0 + token.x1) / 2
-        best = min(range(n), key=lambda j: _distance(centre, columns[j]))
-        if best in placed or (placed and best < max(placed)) or _distance(centre, columns[best]) > 2:
+        best = min(range(n), key=lambda j: abs(centre - sum(extents[j]) / 2))
+        if best in placed or (placed and best < max(placed)):
             return None
         placed[best] = token
     at = segment.values[0].start if segment.values else segment.labels[-1].end
     return [_cell(placed[j]) if j in placed else _empty(at) for j in range(n)]
 
 
-def _distance(x: float, span: tuple[int, int]) -> float:
-    lo, hi = span
-    return 0.0 if lo <= x <= hi else min(abs(x - lo), abs(x - hi))
-
-
-def _columns(s: Stream, n: int) -> list[tuple[int, int]] | None:
+def _complete_rows(s: Stream, n: int) -> list[tuple[int, int]] | None:
     """Each column's extent over the rows that print all n of their cells on one line."""
     rows = [seg.values for seg in s.segments if len(seg.values) == n and len({t.line for t in seg.values}) == 1]
     if not rows:
         return None
     return [(min(r[j].x0 for r in rows), max(r[j].x1 for r in rows)) for j in range(n)]
+
+
+def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list[tuple[int, int]] | None:
+    """Each column's extent from the nearest header cells above that name the columns, left to
+    right; a header cell wrapped inside its column names it by its first line ("商业企" / "业")."""
+    need = Counter(columns)
+    found: list[tuple[Token, tuple[str, ...]]] = []
+    first = (segment.labels or segment.values)[0].index
+    for token in reversed(s.tokens[max(0, first - _HEADER_REACH):first]):
+        printed = normalize_label(token.text)
+        named = {names for names in need if any(n == printed or (len(printed) > 1 and n.startswith(printed))
+                                                for n in names)}
+        if len(named) == 1 and need[(key := named.pop())] > 0:
+            need[key] -= 1
+            found.append((token, key))
+            if not +need:
+                break
+    found.sort(key=lambda pair: pair[0].x0)
+    if +need or [key for _, key in found] != columns:
+        return None
+    return [(token.x0, token.x1) for token, _ in found]
 
 
 def cell_start(s: Stream, labels: list[Token], start: int) -> int:

@@ -69,6 +69,8 @@ class TableReader:
         columns = [*self.reg.table3_columns, *self.reg.table4_outcomes,
                    *(c for row in self.template.table2_rows for c in row.columns)]
         self.column_names = {name for column in columns for name in column.names}
+        rows = [*self.template.table2_rows, *self.template.table3_rows, *self.t4_labels]
+        self.row_names = {name for row in rows for name in row.names}
 
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
@@ -99,9 +101,9 @@ class TableReader:
         for segment in s.segments:
             cut = stream.cell_start(s, segment.labels, self._label_start(segment.labels))
             head, label = segment.labels[:cut], segment.labels[cut:]
-            n = self._expected(label, len(segment.values))
+            columns = self._expected(label, len(segment.values))
             blank_row = bool(label) and self._blank_row_allowed(label, stream.line_mates(s, label))
-            reading = stream.read_values(s, segment, n, blank_row)
+            reading = stream.read_values(s, segment, [c.names for c in columns] if columns else None, blank_row)
             if not reading.values:
                 if segment.labels:
                     self._row(_Row([stream.label_cell([t]) for t in segment.labels], []))
@@ -113,37 +115,35 @@ class TableReader:
                 self._row(row)
 
     def _label_start(self, tokens: list) -> int:
-        """Where the row's own label begins in a run of labels: the suffix that names a row best
-        (a label wrapped over lines or spaced out is several tokens; the ones before are headers)."""
-        best, best_score = len(tokens) - 1, -1.0
-        for start in range(len(tokens) - 1, max(-1, len(tokens) - 1 - _MAX_LABEL_PIECES), -1):
-            score = self._row_score("".join(t.text for t in tokens[start:]))
-            if score > best_score:
-                best, best_score = start, score
-            if best_score >= 0.9:
+        """Where the row's own label begins in a run of labels: pieces before the last belong to it
+        while the joined text is still part of some row's name (a label wrapped over lines or spaced
+        out); a piece that would add other words (a header cell, the tail of the row above) starts
+        something else."""
+        start = len(tokens) - 1
+        while start > 0 and len(tokens) - start < _MAX_LABEL_PIECES:
+            joined = normalize_label("".join(t.text for t in tokens[start - 1:]))
+            if not any(joined in name for name in self.row_names):
                 break
-        return max(best, 0)
+            start -= 1
+        return start
 
-    def _row_score(self, text: str) -> float:
-        return max(labels.match(text, candidates)[1]
-                   for candidates in (self.template.table2_rows, self.template.table3_rows, self.t4_labels))
-
-    def _expected(self, label: list, values: int) -> int | None:
-        """How many numbers the row that `label` names holds, as the template prints it."""
+    def _expected(self, label: list, values: int) -> list[Label] | None:
+        """The columns of the row that `label` names, as the template prints them."""
         row = _Row([stream.label_cell(label)] if label else [], [])
         table = self._claimed_by(row) or self.context
         if table == "t3":
-            return len(self.reg.table3_columns)
+            return list(self.reg.table3_columns)
         if table == "t2" and label:
             found, _ = labels.match(row.label, self.template.table2_rows)
-            return len(found.columns) if found else None
+            return list(found.columns) if found else None
         if table == "t4":
+            groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
             found, _ = labels.match(row.label, self.t4_labels) if label else (None, 0.0)
-            if found in self.reg.table4_groups:
-                return len(self.reg.table4_outcomes)
-            if found in self.reg.table4_outcomes and values <= len(self.reg.table4_groups):
-                return len(self.reg.table4_groups)
-            return len(self.reg.table4_groups) * len(self.reg.table4_outcomes)
+            if found in groups:
+                return list(outcomes)
+            if found in outcomes and values <= len(groups):
+                return list(groups)
+            return [outcome for _ in groups for outcome in outcomes]
         return None
 
     def _blank_row_allowed(self, label: list, mates: list) -> bool:
