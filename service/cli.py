@@ -21,6 +21,7 @@ import typer
 
 from service import pipeline
 from service.ingest import MAX_BYTES
+from service.paths import default_data_dir
 from service.report import FlatInputError, Report, report_from_flat
 
 if TYPE_CHECKING:
@@ -185,7 +186,7 @@ app.add_typer(llm_app, name="llm")
 
 @llm_app.command("serve")
 def llm_serve(port: int = typer.Option(8081, help="端口"),
-              data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR"),
+              data_dir: Path = typer.Option(default_data_dir(), "--data-dir", envvar="NIANBAO_DATA_DIR"),
               api_key: str | None = typer.Option(None, "--api-key", envvar="NIANBAO_LLM_SERVER_KEY",
                                                  help="只接受携带此密钥的请求")) -> None:
     """启动随包附带的本地模型（OpenAI 兼容接口，127.0.0.1）。"""
@@ -251,7 +252,7 @@ def eval_command(
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="监听地址"),
     port: int = typer.Option(8000, help="端口"),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
+    data_dir: Path = typer.Option(default_data_dir(), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
 ) -> None:
     """启动服务与网页。"""
     import uvicorn
@@ -334,7 +335,7 @@ def load_flat(path: Path) -> Report:
 @app.command("index")
 def index_command(
     paths: list[Path] = typer.Argument(..., help="报告文件或目录（目录内的报告逐个索引），也可为 gold.json 格式的 JSON"),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
+    data_dir: Path = typer.Option(default_data_dir(), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
 ) -> None:
     """抽取报告并存入向量库（各部分正文、事实与检查结果），供起草第五部分时检索。同一机关同一年度的报告重复索引时替换旧记录。"""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -382,7 +383,7 @@ def draft_command(
     file: Path = typer.Argument(..., help="本年度报告文件，或 gold.json 格式的 JSON"),
     previous: list[Path] | None = typer.Option(None, "--previous", help="本机关往年的报告（可多次给出）：同比数据与防雷同比对"),
     output: CheckFormat = typer.Option(CheckFormat.text, "--format", "-f", help="text 或 json"),
-    data_dir: Path = typer.Option(Path("data"), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录（向量库所在）"),
+    data_dir: Path = typer.Option(default_data_dir(), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录（向量库所在）"),
     llm: DraftLLM = typer.Option(DraftLLM.auto, "--llm", help="auto：已配置大模型（NIANBAO_LLM_*）时由大模型起草，否则离线拼写；off：离线拼写"),
 ) -> None:
     """起草第五部分“存在的主要问题及改进情况”：数字均来自本年数据，并与往年文字比对防止雷同。本报告自身的第五部分不作为输入。"""

@@ -8,12 +8,14 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.paths import default_data_dir
+
 
 class Settings(BaseSettings):
     # env_ignore_empty: compose passes unset variables as "", which must mean "not set"
     model_config = SettingsConfigDict(env_prefix="NIANBAO_", extra="ignore", env_ignore_empty=True)
 
-    data_dir: Path = Path("data")
+    data_dir: Path = Field(default_factory=default_data_dir)  # ~/.cache/nianbao unless NIANBAO_DATA_DIR says
     database_url: str | None = None  # default: SQLite file in the data directory
     api_token: SecretStr | None = None  # when set, every /api call needs "Authorization: Bearer <token>"
     cors_origins: list[str] = Field(default_factory=list)  # closed by default
