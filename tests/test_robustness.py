@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -110,3 +113,73 @@ def test_eval_cli_over_whole_and_partial_gold_writes_its_report(tmp_path) -> Non
     benchmark = report["checker"]["mutation_benchmark"]["per_report"]
     assert benchmark["table2-only"]["mutations"] == 0 and benchmark["no-table4"]["detection"] == 1.0
     assert report["by_report"]["table2-only"]["source"]["cells"] == len(_partial(_whole_gold(), "", PARTIALS["table2-only"])["fields"])
+
+
+# ------------------------------------------------------------------------------------ the data directory
+class _FakeModel(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint on 127.0.0.1 that answers every chat request with "{}" (which
+    every schema the chain asks for accepts), so answers get cached where the data directory is."""
+    calls = 0
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        type(self).calls += 1
+        out = json.dumps({"id": "fake", "object": "chat.completion", "created": 0, "model": body["model"],
+                          "choices": [{"index": 0, "finish_reason": "stop",
+                                       "message": {"role": "assistant", "content": "{}"}}],
+                          "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_model():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeModel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_extract_keeps_its_caches_in_the_users_cache_directory_never_the_working_one(tmp_path, fake_model) -> None:
+    from eval import drift
+
+    rendering = drift.make(_whole_gold(), "drift", "html")  # drifted row labels: the rules leave gaps
+    report = tmp_path / rendering.filename
+    report.write_bytes(rendering.data)
+    cwd, cache = tmp_path / "anywhere", tmp_path / "xdg-cache"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NIANBAO_DATA_DIR"}
+    env.update(XDG_CACHE_HOME=str(cache), NIANBAO_LLM_BASE_URL=fake_model, NIANBAO_LLM_MODEL="fake")
+    before = _FakeModel.calls
+    done = subprocess.run([str(NIANBAO), "extract", str(report), "--format", "flat"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 3), done.stderr[-1000:]
+    assert _FakeModel.calls > before  # the model was asked, so there was something to cache
+    assert list(cwd.iterdir()) == []
+    assert list((cache / "nianbao" / "llm-cache").glob("*.json"))
+    # NIANBAO_DATA_DIR still says where
+    chosen = tmp_path / "chosen"
+    done = subprocess.run([str(NIANBAO), "extract", str(report), "--format", "flat"], cwd=cwd,
+                          env={**env, "NIANBAO_DATA_DIR": str(chosen)}, capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 3) and list(cwd.iterdir()) == []
+    assert list((chosen / "llm-cache").glob("*.json"))
+
+
+def test_settings_default_to_the_cache_directory(monkeypatch, tmp_path) -> None:
+    from service.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NIANBAO_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    assert Settings().data_dir == tmp_path / "c" / "nianbao"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert Settings().data_dir == Path.home() / ".cache" / "nianbao"
+    monkeypatch.setenv("NIANBAO_DATA_DIR", str(tmp_path / "d"))
+    assert Settings().data_dir == tmp_path / "d"
