@@ -86,6 +86,7 @@ class Stream:
     unit: str = ""
     space_run: int | None = None  # the fixed width of a run of spaces between cells, if there is one
     framed: bool = False  # rows of one line open and close with the unit ("| a | b |")
+    vanishing: bool = False  # a row's numbers are parted by spaces: a blank cell may leave no trace
     segments: list[Segment] = field(default_factory=list)
 
     def empties(self, gap: str, leading: bool = False) -> int:
@@ -111,10 +112,6 @@ class Stream:
             return gap[0] * len(gap)
         return " "
 
-    @property
-    def vanishing(self) -> bool:
-        """Cells are separated by spaces of any width: a blank cell leaves no trace."""
-        return self.unit == " "
 
 
 def is_stream_line(text: str) -> bool:
@@ -209,6 +206,8 @@ def _learn_separator(s: Stream) -> None:
     if len(widths) == 1:
         s.space_run = widths.pop()
     # Spaces between two labels are as often inside one label ("本年 新收") as between two.
+    in_rows = Counter(bool(_SPACE_ONLY.match(g)) for g in between)
+    s.vanishing = bool(in_rows) and in_rows.most_common(1)[0][0]
     counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                      if not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
     s.unit = counts.most_common(1)[0][0] if counts else "\n"
@@ -322,8 +321,11 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
     right; a header cell wrapped inside its column names it by its first line ("商业企" / "业")."""
     need = Counter(columns)
     found: list[tuple[Token, tuple[str, ...]]] = []
-    first = (segment.labels or segment.values)[0].index
+    first = segment.labels[-1].index if segment.labels else segment.values[0].index
+    data_lines = {t.line for t in s.tokens if not t.is_label}  # a row label such as 3.其他 is no header
     for token in reversed(s.tokens[max(0, first - _HEADER_REACH):first]):
+        if token.line in data_lines:
+            continue
         printed = normalize_label(token.text)
         named = {names for names in need if any(n == printed or (len(printed) > 1 and n.startswith(printed))
                                                 for n in names)}
@@ -338,12 +340,16 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
     return [(token.x0, token.x1) for token, _ in found]
 
 
-def cell_start(s: Stream, labels: list[Token], start: int) -> int:
-    """Move a label's start back over pieces of the same cell: labels parted by spaces only where
-    cells are parted by something else ("2.其他 法律行政法规禁止 公开")."""
-    while start > 0 and not s.vanishing and _SPACE_ONLY.match(s.gaps[labels[start].index - 1]):
-        start -= 1
-    return start
+def cells_of(s: Stream, labels: list[Token]) -> list[list[Token]]:
+    """Label tokens grouped into cells: pieces parted by spaces only are one cell where cells are
+    parted by something else ("2.其他 法律行政法规禁止 公开")."""
+    cells: list[list[Token]] = []
+    for token in labels:
+        if cells and not s.vanishing and _SPACE_ONLY.match(s.gaps[token.index - 1]):
+            cells[-1].append(token)
+        else:
+            cells.append([token])
+    return cells
 
 
 def line_mates(s: Stream, tokens: list[Token]) -> list[Token]:

@@ -99,33 +99,50 @@ class TableReader:
             return
         s = stream.stream(document, lines, end if end is not None else lines[-1].location.end)
         for segment in s.segments:
-            cut = stream.cell_start(s, segment.labels, self._label_start(segment.labels))
-            head, label = segment.labels[:cut], segment.labels[cut:]
-            columns = self._expected(label, len(segment.values))
-            blank_row = bool(label) and self._blank_row_allowed(label, stream.line_mates(s, label))
-            reading = stream.read_values(s, segment, [c.names for c in columns] if columns else None, blank_row)
-            if not reading.values:
-                if segment.labels:
-                    self._row(_Row([stream.label_cell([t]) for t in segment.labels], []))
-                continue
-            if head:
-                self._row(_Row([stream.label_cell([t]) for t in head], []))
-            row = _Row([stream.label_cell(label)] if label else [], reading.values, reading.how)
-            if self._claimed_by(row) or self.context:  # numbers in no table's place are prose's
-                self._row(row)
+            header: list = []
+            groups = self._label_groups(s, segment.labels)
+            for group in groups[:-1]:
+                if not self._stream_row(s, stream.Segment(group, [], [""]), header):
+                    header += group
+            if not self._stream_row(s, stream.Segment(groups[-1] if groups else [], segment.values, segment.gaps),
+                                    header):
+                header += groups[-1] if groups else []
+            if header:
+                self._row(_Row([stream.label_cell([t]) for t in header], []))
 
-    def _label_start(self, tokens: list) -> int:
-        """Where the row's own label begins in a run of labels: pieces before the last belong to it
-        while the joined text is still part of some row's name (a label wrapped over lines or spaced
-        out); a piece that would add other words (a header cell, the tail of the row above) starts
-        something else."""
-        start = len(tokens) - 1
-        while start > 0 and len(tokens) - start < _MAX_LABEL_PIECES:
-            joined = normalize_label("".join(t.text for t in tokens[start - 1:]))
-            if not any(joined in name for name in self.row_names):
-                break
-            start -= 1
-        return start
+    def _stream_row(self, s: stream.Stream, segment: stream.Segment, header: list) -> bool:
+        """Read one row of the stream (the header labels before it first); False for a row of labels
+        only, which belongs to the header."""
+        label = segment.labels
+        columns = self._expected(label, len(segment.values))
+        blank_row = bool(label) and self._blank_row_allowed(label, stream.line_mates(s, label))
+        reading = stream.read_values(s, segment, [c.names for c in columns] if columns else None, blank_row)
+        if not reading.values:
+            return False
+        if header:
+            self._row(_Row([stream.label_cell([t]) for t in header], []))
+            header.clear()
+        row = _Row([stream.label_cell(label)] if label else [], reading.values, reading.how)
+        if self._claimed_by(row) or self.context:  # numbers in no table's place are prose's
+            self._row(row)
+        return True
+
+    def _label_groups(self, s: stream.Stream, tokens: list) -> list[list]:
+        """A run of labels cut into the labels it holds: a piece joins the label before it while the
+        joined text is still part of some row's name (a label wrapped over lines or spaced out); a
+        piece that would add other words (a header cell, the tail of the row above) starts the next.
+        Pieces parted by spaces only, where cells are parted by something else, are one cell."""
+        groups: list[list] = []
+        for cell in stream.cells_of(s, tokens):
+            if groups and len(groups[-1]) + len(cell) <= _MAX_LABEL_PIECES and self._part_of_a_row(groups[-1] + cell):
+                groups[-1] += cell
+            else:
+                groups.append(list(cell))
+        return groups
+
+    def _part_of_a_row(self, tokens: list) -> bool:
+        joined = normalize_label("".join(t.text for t in tokens))
+        return any(joined in name for name in self.row_names)
 
     def _expected(self, label: list, values: int) -> list[Label] | None:
         """The columns of the row that `label` names, as the template prints them."""
