@@ -141,8 +141,13 @@ class TableReader:
         return groups
 
     def _part_of_a_row(self, tokens: list) -> bool:
-        joined = normalize_label("".join(t.text for t in tokens))
-        return any(joined in name for name in self.row_names)
+        """The pieces joined are (the start of) one label: part of a row's name once any bracketed
+        note is taken out, or a note still open at the line break."""
+        text = "".join(t.text for t in tokens[:-1])
+        if text.count("（") + text.count("(") > text.count("）") + text.count(")"):
+            return True
+        joined = normalize_label(labels.without_annotations(text + tokens[-1].text))
+        return bool(joined) and any(joined in name for name in self.row_names)
 
     def _expected(self, label: list, values: int) -> list[Label] | None:
         """The columns of the row that `label` names, as the template prints them."""

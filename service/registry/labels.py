@@ -23,9 +23,14 @@ def match(text: str, candidates: Sequence[L]) -> tuple[L | None, float]:
     belongs to two rows: placing it is left to its position). A label that fits nothing is tried
     again without its bracketed annotations ("规章（以本机关名义制定）")."""
     found = _match(normalize_label(text), candidates)
-    if found[0] is None and (bare := _ANNOTATION.sub("", strip_numbering(halfwidth(text)))) != text:
+    if found[0] is None and (bare := without_annotations(text)) != text:
         found = _match(normalize_label(bare), candidates)
     return found
+
+
+def without_annotations(text: str) -> str:
+    """The label without its numbering and bracketed notes, also a note cut off by a line break."""
+    return _ANNOTATION.sub("", strip_numbering(halfwidth(text)))
 
 
 def _match(printed: str, candidates: Sequence[L]) -> tuple[L | None, float]:
