@@ -9,22 +9,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from service.check import Finding, check
-from service.document import Document
-from service.llm.chain import (mappable_rows, map_rows, missing_meta, read_meta, read_prose, reask, stated_keys,
-                               whole_report)
-from service.llm.config import LLMConfig
-from service.report import Report
+from service.llm.gaps import needs_llm
 
 if TYPE_CHECKING:
+    from service.check import Finding
+    from service.document import Document
     from service.llm import local
+    from service.llm.chain import whole_report
     from service.llm.client import LLM, LLMUnavailable
+    from service.llm.config import LLMConfig
+    from service.report import Report
 
 __all__ = ["LLM", "LLMConfig", "LLMUnavailable", "assist", "local", "needs_llm", "whole_report"]
 
-# The client (langchain, openai) and the bundled server's helpers (httpx) load on first use, so a
-# report the rules read whole never imports them.
-_LAZY = {"LLM": "service.llm.client", "LLMUnavailable": "service.llm.client", "local": None}
+# Every report asks `needs_llm`; the chain (with the checker), the client (langchain, openai) and the
+# bundled server's helpers (httpx) load on first use, so a report the rules read whole imports none.
+_LAZY = {"LLM": "service.llm.client", "LLMUnavailable": "service.llm.client", "LLMConfig": "service.llm.config",
+         "whole_report": "service.llm.chain", "local": None}
 
 
 def __getattr__(name: str):
@@ -36,14 +37,10 @@ def __getattr__(name: str):
     return module if _LAZY[name] is None else getattr(module, name)
 
 
-def needs_llm(report: Report) -> bool:
-    """Rules left work the model can do: rows they could not place, tables printed only as prose, or
-    a title that does not name the body or the year."""
-    return bool(mappable_rows(report) or stated_keys(report) or missing_meta(report))
-
-
 def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> tuple[Report, list[Finding]]:
     """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells."""
+    from service.check import check
+    from service.llm.chain import map_rows, read_meta, read_prose, reask
     from service.llm.client import LLMUnavailable
 
     report.llm = llm.trace

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, Field, create_model
 
 from service.check import Finding, check
-from service.check.template import other_template_row
 from service.document import Document, Location
 from service.extract.meta import printed_years
+from service.llm.gaps import mappable_rows, missing_meta, stated_keys
+from service.llm.gaps import row_candidates as _row_candidates
 from service.llm.grounding import Source, before, best_supported, cell_support, ground, only_supported, support
 from service.numbers import fit_values, parse_cell
-from service.registry import Label, registry
+from service.registry import registry
 from service.report import FieldValue, LLMRound, Provenance, Report
 from service.textnorm import normalize_label
 
@@ -59,27 +60,9 @@ def _record(report: Report, llm: LLM, round_: LLMRound) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- map_rows
-def _row_candidates(report: Report, table: str | None) -> dict[str, tuple[Label, list[str]]]:
-    """Unfilled template rows: key → (row label, field keys in column order)."""
-    template = registry().templates[report.meta.template]
-    rows: dict[str, tuple[Label, list[str]]] = {}
-    for spec in template.fields.values():
-        if table and spec.table != table:
-            continue
-        rows.setdefault(f"{spec.table}.{spec.row.key}", (spec.row, []))[1].append(spec.key)
-    return {k: v for k, v in rows.items() if not any(key in report.fields for key in v[1])}
-
-
 def _one_of(keys) -> type:
     """The keys as an enum, so a server that takes the schema cannot answer anything else."""
     return Literal[tuple(keys)]
-
-
-def mappable_rows(report: Report) -> list:
-    """Unplaced rows worth asking about: not the other template's layout (a mix-up, not drift)."""
-    template = registry().templates[report.meta.template]
-    return [row for row in report.unplaced
-            if _row_candidates(report, row.table) and not other_template_row(row.label, template)]
 
 
 def map_rows(report: Report, llm: LLM) -> None:
@@ -118,14 +101,6 @@ def _place(report: Report, row, keys: list[str], round_: LLMRound) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- read_prose
-def stated_keys(report: Report) -> list[str]:
-    """Fields of tables the report does not print at all, which its prose may state. A table that
-    is printed keeps its gaps for map_rows and people."""
-    template = registry().templates[report.meta.template]
-    printed = {template.fields[k].table for k in report.fields}
-    return [k for k in report.missing if template.fields[k].table not in printed]
-
-
 def _prose(text: str) -> str:
     lines = [line for line in text.split("\n") if any(ch.isdigit() for ch in line)]
     return "\n".join(lines)[:_PROSE_LIMIT]
@@ -213,10 +188,6 @@ class MetaAnswer(BaseModel):
 
 _HEAD = 600  # characters: the title and the opening sentence name the body and the year
 _BODY = re.compile(r"^[\u4e00-\u9fff0-9（）()·]{3,30}(?:政府|局|委员会|委|办公室|办|厅|院|中心|署|会|所|部|处|站|队|馆)$")
-
-
-def missing_meta(report: Report) -> list[str]:
-    return [name for name in ("agency", "year") if getattr(report.meta, name) is None]
 
 
 def read_meta(document: Document, report: Report, llm: LLM) -> None:

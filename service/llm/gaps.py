@@ -1,0 +1,51 @@
+"""What the rules left open for the model: asked of every report, so it imports nothing of the chain,
+the checker or a model client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from service.registry import Label, registry
+
+if TYPE_CHECKING:
+    from service.report import Report
+
+
+def needs_llm(report: Report) -> bool:
+    """Rules left work the model can do: rows they could not place, tables printed only as prose, or
+    a title that does not name the body or the year."""
+    return bool(mappable_rows(report) or stated_keys(report) or missing_meta(report))
+
+
+def row_candidates(report: Report, table: str | None) -> dict[str, tuple[Label, list[str]]]:
+    """Unfilled template rows: key → (row label, field keys in column order)."""
+    template = registry().templates[report.meta.template]
+    rows: dict[str, tuple[Label, list[str]]] = {}
+    for spec in template.fields.values():
+        if table and spec.table != table:
+            continue
+        rows.setdefault(f"{spec.table}.{spec.row.key}", (spec.row, []))[1].append(spec.key)
+    return {k: v for k, v in rows.items() if not any(key in report.fields for key in v[1])}
+
+
+def mappable_rows(report: Report) -> list:
+    """Unplaced rows worth asking about: not the other template's layout (a mix-up, not drift)."""
+    if not report.unplaced:
+        return []
+    from service.check.template import other_template_row
+
+    template = registry().templates[report.meta.template]
+    return [row for row in report.unplaced
+            if row_candidates(report, row.table) and not other_template_row(row.label, template)]
+
+
+def stated_keys(report: Report) -> list[str]:
+    """Fields of tables the report does not print at all, which its prose may state. A table that
+    is printed keeps its gaps for map_rows and people."""
+    template = registry().templates[report.meta.template]
+    printed = {template.fields[k].table for k in report.fields}
+    return [k for k in report.missing if template.fields[k].table not in printed]
+
+
+def missing_meta(report: Report) -> list[str]:
+    return [name for name in ("agency", "year") if getattr(report.meta, name) is None]
