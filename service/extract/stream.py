@@ -108,9 +108,10 @@ class Stream:
         every run between two values has one width, which then is the unit."""
         if not _SPACE_ONLY.match(gap):
             return _SPACES.sub("", gap) or " "
+        kind = "\u3000" if gap.strip("\u3000") == "" else " "  # the ideographic space is a separator of its own
         if self.space_run and len(gap) % self.space_run == 0:
-            return gap[0] * len(gap)
-        return " "
+            return kind * len(gap)
+        return kind
 
 
 
@@ -341,11 +342,13 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
 
 
 def cells_of(s: Stream, labels: list[Token]) -> list[list[Token]]:
-    """Label tokens grouped into cells: pieces parted by spaces only are one cell where cells are
-    parted by something else ("2.其他 法律行政法规禁止 公开")."""
+    """Label tokens grouped into cells: pieces parted by spaces are one cell where cells are parted
+    by something else ("2.其他 法律行政法规禁止 公开" between tabs, or ASCII spaces between runs of
+    U+3000)."""
     cells: list[list[Token]] = []
     for token in labels:
-        if cells and not s.vanishing and _SPACE_ONLY.match(s.gaps[token.index - 1]):
+        gap = s.gaps[token.index - 1] if cells else ""
+        if cells and _SPACE_ONLY.match(gap) and s.normal(gap) != s.unit:
             cells[-1].append(token)
         else:
             cells.append([token])

@@ -23,7 +23,7 @@ from service.textnorm import normalize_label
 _SECTION_TABLE = {"proactive": "t2", "requests": "t3", "review_litigation": "t4"}
 _SURE = 0.85  # a label match at least this good may move the reader into another table
 _FALLBACK_CONFIDENCE = 0.6  # a row placed by its position between two recognised rows
-_MAX_LABEL_PIECES = 4  # a label wrapped over at most this many lines or spaced-out pieces
+_MAX_LABEL_PIECES = 8  # a label wrapped over at most this many lines or spaced-out pieces
 
 
 @dataclass
@@ -69,8 +69,8 @@ class TableReader:
         columns = [*self.reg.table3_columns, *self.reg.table4_outcomes,
                    *(c for row in self.template.table2_rows for c in row.columns)]
         self.column_names = {name for column in columns for name in column.names}
-        rows = [*self.template.table2_rows, *self.template.table3_rows, *self.t4_labels]
-        self.row_names = {name for row in rows for name in row.names}
+        rows = [*self.template.table2_rows, *self.template.table3_rows, *self.template.table3_groups, *self.t4_labels]
+        self.row_names = {name for row in rows for name in row.names}  # what a label may be part of
 
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
@@ -98,9 +98,13 @@ class TableReader:
         if not lines:
             return
         s = stream.stream(document, lines, end if end is not None else lines[-1].location.end)
-        for segment in s.segments:
+        carried: list = []  # the start of a run of labels that finished the row above
+        for segment, after in zip(s.segments, [*s.segments[1:], None]):
             header: list = []
-            groups = self._label_groups(s, segment.labels)
+            groups = self._label_groups(s, [t for t in segment.labels if t not in carried])
+            if groups and segment.values and after:
+                carried = self._continuation(s, groups[-1], after.labels)
+                groups[-1] = groups[-1] + carried
             for group in groups[:-1]:
                 if not self._stream_row(s, stream.Segment(group, [], [""]), header):
                     header += group
@@ -139,6 +143,25 @@ class TableReader:
             else:
                 groups.append(list(cell))
         return groups
+
+    def _continuation(self, s: stream.Stream, label: list, following: list) -> list:
+        """The labels after a row's numbers that finish its own label (text aligned in columns
+        wraps a label below the line its numbers stand on): the longest run that is still part of
+        a row's name and names a row better than the label alone."""
+        best, best_score = [], self._row_score(label)
+        if s.vanishing:  # only pieces in the label's own column, not those below the cell left of it
+            following = [t for t in following if t.x0 >= label[0].x0 - 1]
+        for end in range(1, min(len(following), _MAX_LABEL_PIECES) + 1):
+            if not self._part_of_a_row(label + following[:end]):
+                break
+            if (score := self._row_score(label + following[:end])) > best_score:
+                best, best_score = following[:end], score
+        return best
+
+    def _row_score(self, tokens: list) -> float:
+        text = "".join(t.text for t in tokens)
+        return max(labels.match(text, rows)[1]
+                   for rows in (self.template.table2_rows, self.template.table3_rows, self.t4_labels))
 
     def _part_of_a_row(self, tokens: list) -> bool:
         """The pieces joined are (the start of) one label: part of a row's name once any bracketed
