@@ -41,6 +41,7 @@ _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
 _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
 # A bracketed annotation, also one cut by a line break on either side.
+_CELL_GAP = re.compile(r"\S(?:\t|[ \u3000]{2,}|[|｜¦┃│‖])\S")
 _BRACKETED = re.compile(r"[（(][^（()）]*(?:[)）]|$)|^[^（()）]*[)）]")
 _COUNTED = re.compile(r"\d\s+(?:件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万元|元)(?:\s|$|[\u4e00-\u9fff])")
 _MAX_LABEL = 60
@@ -115,13 +116,25 @@ class Stream:
 
 
 
-def is_stream_line(text: str) -> bool:
+def opens_note(text: str, in_note: bool) -> bool:
+    """Whether a bracketed note is still open at the end of the line."""
+    depth = int(in_note)
+    for ch in halfwidth(text):
+        depth = depth + 1 if ch == "(" else max(0, depth - 1) if ch == ")" else depth
+    return depth > 0
+
+
+def is_stream_line(text: str, in_note: bool = False) -> bool:
     """A line that may hold table cells, not a line of prose: prose runs its clauses together with
     commas and full stops (outside the brackets a label's annotation may print) and counts with a
     measure word after the number ("行政复议 1 件")."""
     stripped = halfwidth(text.strip())
     if not stripped:
         return False
+    if _CELL_GAP.search(stripped):
+        return True  # cells apart on one line
+    if in_note:  # a bracketed note wrapped over lines, as a header cell prints it
+        stripped = stripped[stripped.find(")") + 1:] if ")" in stripped else ""
     if _PROSE_PUNCTUATION.search(_BRACKETED.sub("", stripped)) or _COUNTED.search(stripped):
         return False
     return len(_TOKEN.findall(stripped)) > 1 or len(stripped) <= _MAX_LABEL
@@ -207,7 +220,8 @@ def _learn_separator(s: Stream) -> None:
     if len(widths) == 1:
         s.space_run = widths.pop()
     # Spaces between two labels are as often inside one label ("本年 新收") as between two.
-    in_rows = Counter(bool(_SPACE_ONLY.match(g)) for g in between)
+    in_rows = Counter(bool(_SPACE_ONLY.match(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
+                      if a.line == b.line and not (a.is_label and b.is_label))
     s.vanishing = bool(in_rows) and in_rows.most_common(1)[0][0]
     counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                      if not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
@@ -348,7 +362,7 @@ def cells_of(s: Stream, labels: list[Token]) -> list[list[Token]]:
     cells: list[list[Token]] = []
     for token in labels:
         gap = s.gaps[token.index - 1] if cells else ""
-        if cells and _SPACE_ONLY.match(gap) and s.normal(gap) != s.unit:
+        if cells and not s.vanishing and _SPACE_ONLY.match(gap) and s.normal(gap) != s.unit:
             cells[-1].append(token)
         else:
             cells.append([token])

@@ -75,12 +75,16 @@ class TableReader:
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
         lines: list[Paragraph] = []  # a run of text lines that may hold table cells
+        in_note = False
         for block in document.blocks:
             if isinstance(block, Paragraph) and is_page_number(block.text):
                 continue  # page furniture between the rows of a table
-            if isinstance(block, Paragraph) and heading_of(block.text) is None and stream.is_stream_line(block.text):
+            if isinstance(block, Paragraph) and heading_of(block.text) is None \
+                    and stream.is_stream_line(block.text, in_note):
                 lines.append(block)
+                in_note = stream.opens_note(block.text, in_note)
                 continue
+            in_note = False
             self._stream(document, lines, block.location.start)
             lines = []
             if isinstance(block, Paragraph):
