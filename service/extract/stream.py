@@ -336,7 +336,7 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
     right; a header cell wrapped inside its column names it by its first line ("商业企" / "业")."""
     need = Counter(columns)
     found: list[tuple[Token, tuple[str, ...]]] = []
-    first = segment.labels[-1].index if segment.labels else segment.values[0].index
+    first = segment.values[0].index if segment.values else segment.labels[0].index
     data_lines = {t.line for t in s.tokens if not t.is_label}  # a row label such as 3.其他 is no header
     for token in reversed(s.tokens[max(0, first - _HEADER_REACH):first]):
         if token.line in data_lines:
