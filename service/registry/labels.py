@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
+from itertools import accumulate
 from typing import Sequence, TypeVar
 
 from rapidfuzz import fuzz
+from rapidfuzz.process import extract
 
 from service.registry import Label
 from service.textnorm import halfwidth, normalize_label, strip_numbering
@@ -34,46 +37,102 @@ def without_annotations(text: str) -> str:
 
 
 def _match(printed: str, candidates: Sequence[L]) -> tuple[L | None, float]:
+    """The candidate whose names rank best for the printed label (`_rank`), when it is the only one."""
     if not printed:
         return None, 0.0
-    best, best_rank, tied = None, (0.0, 0), False
-    for candidate in candidates:
-        rank = _best_rank(printed, candidate.names)
-        if rank[0] and rank > best_rank:
-            best, best_rank, tied = candidate, rank, False
-        elif rank[0] and rank == best_rank and candidate is not best:
-            tied = True
-    return (None, 0.0) if tied or best is None else (best, best_rank[0])
+    index = _index(candidates)
+    exact = index.exact.get(printed)
+    if exact is not None:  # nothing ranks as high as the printed label itself
+        return (None, 0.0) if exact is _TIED else (exact, 1.0)
+    ranks = index.ranks(printed)
+    if not ranks:
+        return None, 0.0
+    top = max(ranks.values())
+    best = [candidates[i] for i, rank in ranks.items() if rank == top]
+    return (best[0], top[0]) if all(c is best[0] for c in best) else (None, 0.0)
 
 
-def _best_rank(printed: str, names: Sequence[str]) -> tuple[float, int]:
-    """The best (score, specificity) of a candidate's names: `_rank` of each, inlined, since every
-    printed label meets every name of its table's rows."""
-    best = (0.0, 0)
-    size = len(printed)
-    for name in names:
-        if printed == name:
-            return 1.0, size  # nothing ranks above the printed label itself
-        if len(name) >= _MIN_CONTAINED and name in printed:
-            rank = (0.9, len(name))
-        elif size >= _MIN_CONTAINED and printed in name:
-            rank = (0.85, 0)
-        elif size >= _MIN_CONTAINED and len(name) >= _MIN_CONTAINED and 200 * min(size, len(name)) >= _MIN_FUZZY * (size + len(name)):
-            # (the ratio can reach _MIN_FUZZY only when the lengths are that close)
-            ratio = fuzz.ratio(printed, name, score_cutoff=_MIN_FUZZY)
-            if not ratio:
-                continue
-            rank = (round(ratio / 100 * 0.85, 3), 0)
+_TIED = object()
+
+
+class _Index:
+    """A candidate list's names arranged for `_rank`: every printed label of a table meets all of
+    them, so they are looked up by equality, by length and in one joined string instead of one by one."""
+
+    def __init__(self, candidates: Sequence[Label]) -> None:
+        self.candidates = tuple(candidates)  # held, so that the ids keying the cache stay theirs
+        self.exact: dict[str, object] = {}
+        named = [(name, i) for i, c in enumerate(candidates) for name in c.names]
+        for name, i in named:
+            known = self.exact.setdefault(name, candidates[i])
+            if known is not candidates[i]:
+                self.exact[name] = _TIED
+        self.long = sorted(((len(n), n, i) for n, i in named if len(n) >= _MIN_CONTAINED), key=lambda e: e[0])
+        self.long_sizes = [size for size, _, _ in self.long]
+        self.long_names = [n for _, n, _ in self.long]
+        self.by_name: dict[str, list[int]] = {}
+        for _, name, i in self.long:
+            self.by_name.setdefault(name, []).append(i)
+        self.joined = "\n".join(n for n, _ in named)  # "\n" is never part of a normalised label
+        self.starts = list(accumulate((len(n) + 1 for n, _ in named[:-1]), initial=0))
+        self.owners = [i for _, i in named]
+
+    def ranks(self, printed: str) -> dict[int, tuple[float, int]]:
+        """Candidate position → its best rank above zero, as `_rank` ranks each of its names."""
+        ranks: dict[int, tuple[float, int]] = {}
+
+        def better(i: int, rank: tuple[float, int]) -> None:
+            if rank > ranks.get(i, (0.0, 0)):
+                ranks[i] = rank
+
+        size = len(printed)
+        if size < _MIN_CONTAINED:
+            return ranks
+        # names found inside the printed label: its pieces looked up, or the names tried, whichever is fewer
+        fitting = bisect_right(self.long_sizes, size)
+        longest = self.long_sizes[fitting - 1] if fitting else 0
+        pieces = sum(size - n + 1 for n in range(_MIN_CONTAINED, longest + 1))
+        if pieces < fitting:
+            for n in range(_MIN_CONTAINED, longest + 1):
+                for start in range(size - n + 1):
+                    for i in self.by_name.get(printed[start:start + n], ()):
+                        better(i, (0.9, n))
         else:
-            continue
-        if rank > best:
-            best = rank
-    return best
+            for length, name, i in self.long[:fitting]:
+                if name in printed:
+                    better(i, (0.9, length))
+        at = self.joined.find(printed)
+        while at != -1:  # the printed label found inside a name
+            better(self.owners[bisect_right(self.starts, at) - 1], (0.85, 0))
+            at = self.joined.find(printed, at + 1)
+        # fuzzy: the ratio can reach _MIN_FUZZY only for names of about the printed label's length
+        # (200·min(a, b) ≥ _MIN_FUZZY·(a + b) holds exactly for the lengths between these two)
+        low = bisect_left(self.long_sizes, (_MIN_FUZZY * size + 200 - _MIN_FUZZY - 1) // (200 - _MIN_FUZZY))
+        high = bisect_right(self.long_sizes, (200 - _MIN_FUZZY) * size // _MIN_FUZZY)
+        if low < high:
+            for _, ratio, k in extract(printed, self.long_names[low:high], scorer=fuzz.ratio,
+                                       score_cutoff=_MIN_FUZZY, limit=None):
+                better(self.long[low + k][2], (round(ratio / 100 * 0.85, 3), 0))
+        return ranks
+
+
+_INDEXES: dict[tuple[int, ...], _Index] = {}
+
+
+def _index(candidates: Sequence[Label]) -> _Index:
+    key = tuple(map(id, candidates))
+    index = _INDEXES.get(key)
+    if index is None:
+        if len(_INDEXES) >= 256:  # candidate lists are the registry's rows and groups, or slices of them
+            _INDEXES.clear()
+        index = _INDEXES[key] = _Index(candidates)
+    return index
 
 
 def _rank(printed: str, name: str) -> tuple[float, int]:
     """(score, specificity): among names found inside the printed label the longest is the most
-    specific; a printed fragment found inside several names says nothing more by their length."""
+    specific; a printed fragment found inside several names says nothing more by their length.
+    The definition `_Index.ranks` computes for all names at once (tests/test_labels.py holds them equal)."""
     score = _score(printed, name)
     return score, len(name) if score >= 0.9 else 0
 
