@@ -85,7 +85,6 @@ class Stream:
     gaps: list[str]  # gaps[i] stands between tokens[i] and tokens[i + 1]; the last closes the run
     lines: list[str] = field(default_factory=list)  # each line as printed, separators and all
     unit: str = ""
-    space_run: int | None = None  # the fixed width of a run of spaces between cells, if there is one
     framed: bool = False  # rows of one line open and close with the unit ("| a | b |")
     vanishing: bool = False  # a row's numbers are parted by spaces: a blank cell may leave no trace
     segments: list[Segment] = field(default_factory=list)
@@ -105,14 +104,12 @@ class Stream:
         return before.count(self.unit) + after.count(self.unit)
 
     def normal(self, gap: str) -> str:
-        """Spaces beside another separator are padding; a run of spaces is one separator unless
-        every run between two values has one width, which then is the unit."""
+        """Spaces beside another separator are padding; a run of spaces, of any width, is one
+        separator (a blank cell between spaces leaves no trace but the columns), the ideographic
+        space one of its own."""
         if not _SPACE_ONLY.match(gap):
             return _SPACES.sub("", gap) or " "
-        kind = "\u3000" if gap.strip("\u3000") == "" else " "  # the ideographic space is a separator of its own
-        if self.space_run and len(gap) % self.space_run == 0:
-            return kind * len(gap)
-        return kind
+        return "\u3000" if gap.strip("\u3000") == "" else " "
 
 
 
@@ -211,15 +208,8 @@ def _without_furniture(gap: str) -> str:
 
 
 def _learn_separator(s: Stream) -> None:
-    """The unit separator: the commonest gap between two tokens (a blank cell only ever adds units).
-    A run of spaces is one separator, of any width, unless every run between two values has one
-    width."""
-    between = [g for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
-               if not a.is_label and not b.is_label]
-    widths = {len(g) for g in between if _SPACE_ONLY.match(g)}
-    if len(widths) == 1:
-        s.space_run = widths.pop()
-    # Spaces between two labels are as often inside one label ("本年 新收") as between two.
+    """The unit separator: the commonest gap between two tokens (a blank cell only ever adds units);
+    text aligned with spaces: spaces beside the numbers of a row."""
     in_rows = Counter(bool(_SPACE_ONLY.match(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                       if a.line == b.line and not (a.is_label and b.is_label))
     s.vanishing = bool(in_rows) and in_rows.most_common(1)[0][0]
