@@ -41,6 +41,7 @@ _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
 _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
 # A bracketed annotation, also one cut by a line break on either side.
+_COLUMN_GAP = re.compile(r"^ {2,}$")  # columns aligned with spaces, as PDF-to-text tools print them
 _CELL_GAP = re.compile(r"\S(?:\t|[ \u3000]{2,}|[|｜¦┃│‖])\S")
 _BRACKETED = re.compile(r"[（(][^（()）]*(?:[)）]|$)|^[^（()）]*[)）]")
 _COUNTED = re.compile(r"\d\s+(?:件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万元|元)(?:\s|$|[\u4e00-\u9fff])")
@@ -86,7 +87,7 @@ class Stream:
     lines: list[str] = field(default_factory=list)  # each line as printed, separators and all
     unit: str = ""
     framed: bool = False  # rows of one line open and close with the unit ("| a | b |")
-    vanishing: bool = False  # a row's numbers are parted by spaces: a blank cell may leave no trace
+    aligned: bool = False  # laid out in columns with runs of spaces: a blank cell may leave no trace
     segments: list[Segment] = field(default_factory=list)
 
     def empties(self, gap: str, leading: bool = False) -> int:
@@ -209,10 +210,10 @@ def _without_furniture(gap: str) -> str:
 
 def _learn_separator(s: Stream) -> None:
     """The unit separator: the commonest gap between two tokens (a blank cell only ever adds units);
-    text aligned with spaces: spaces beside the numbers of a row."""
-    in_rows = Counter(bool(_SPACE_ONLY.match(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
+    text aligned in columns: runs of spaces beside the numbers of a row."""
+    in_rows = Counter(bool(_COLUMN_GAP.match(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                       if a.line == b.line and not (a.is_label and b.is_label))
-    s.vanishing = bool(in_rows) and in_rows.most_common(1)[0][0]
+    s.aligned = bool(in_rows) and in_rows.most_common(1)[0][0]
     counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                      if not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
     s.unit = counts.most_common(1)[0][0] if counts else "\n"
@@ -276,7 +277,7 @@ def read_values(s: Stream, segment: Segment, columns: list[tuple[str, ...]] | No
     n = len(columns)
     if (fitted := fit_values(_separated(s, segment), n)) is not None:
         return Reading(fitted, "separator")
-    if len(dense) < n and s.vanishing and (placed := _by_columns(s, segment, columns, blank_row)) is not None:
+    if len(dense) < n and s.aligned and (placed := _by_columns(s, segment, columns, blank_row)) is not None:
         return Reading(placed, "columns")
     return Reading(dense, "dense")
 
@@ -348,15 +349,26 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
 def cells_of(s: Stream, labels: list[Token]) -> list[list[Token]]:
     """Label tokens grouped into cells: pieces parted by spaces are one cell where cells are parted
     by something else ("2.其他 法律行政法规禁止 公开" between tabs, or ASCII spaces between runs of
-    U+3000)."""
+    U+3000); in text aligned with spaces, pieces one space apart on a line."""
     cells: list[list[Token]] = []
     for token in labels:
         gap = s.gaps[token.index - 1] if cells else ""
-        if cells and not s.vanishing and _SPACE_ONLY.match(gap) and s.normal(gap) != s.unit:
+        if not cells:
+            same = False
+        elif s.aligned:
+            same = cells[-1][-1].line == token.line and gap == " "
+        else:
+            same = bool(_SPACE_ONLY.match(gap)) and s.normal(gap) != s.unit
+        if same:
             cells[-1].append(token)
         else:
             cells.append([token])
     return cells
+
+
+def below(upper: list[Token], lower: list[Token]) -> bool:
+    """`lower` starts on the line after `upper` ends, in the same column."""
+    return lower[0].line == upper[-1].line + 1 and abs(lower[0].x0 - upper[0].x0) <= 1
 
 
 def line_mates(s: Stream, tokens: list[Token]) -> list[Token]:

@@ -139,21 +139,27 @@ class TableReader:
         """A run of labels cut into the labels it holds: a piece joins the label before it while the
         joined text is still part of some row's name (a label wrapped over lines or spaced out); a
         piece that would add other words (a header cell, the tail of the row above) starts the next.
-        Pieces parted by spaces only, where cells are parted by something else, are one cell."""
+        Pieces parted by spaces only, where cells are parted by something else, are one cell. In text
+        aligned with spaces a label wraps inside its column, so pieces join only the one above them
+        in their own column."""
+        cells = stream.cells_of(s, tokens)
+        if s.aligned:
+            cells.sort(key=lambda cell: (round(cell[0].x0 / 2), cell[0].line))
         groups: list[list] = []
-        for cell in stream.cells_of(s, tokens):
-            if groups and len(groups[-1]) + len(cell) <= _MAX_LABEL_PIECES and self._part_of_a_row(groups[-1] + cell):
+        for cell in cells:
+            if groups and len(groups[-1]) + len(cell) <= _MAX_LABEL_PIECES and self._part_of_a_row(groups[-1] + cell) \
+                    and (not s.aligned or stream.below(groups[-1], cell)):
                 groups[-1] += cell
             else:
                 groups.append(list(cell))
-        return groups
+        return sorted(groups, key=lambda group: (group[0].line, group[0].x0)) if s.aligned else groups
 
     def _continuation(self, s: stream.Stream, label: list, following: list) -> list:
         """The labels after a row's numbers that finish its own label (text aligned in columns
         wraps a label below the line its numbers stand on): the longest run that is still part of
         a row's name and names a row better than the label alone."""
         best, best_score = [], self._row_score(label)
-        if s.vanishing:  # only pieces in the label's own column, not those below the cell left of it
+        if s.aligned:  # only pieces in the label's own column, not those below the cell left of it
             following = [t for t in following if t.x0 >= label[0].x0 - 1]
         for end in range(1, min(len(following), _MAX_LABEL_PIECES) + 1):
             if not self._part_of_a_row(label + following[:end]):
