@@ -105,7 +105,7 @@ class TableReader:
         carried: list = []  # the start of a run of labels that finished the row above
         for segment, after in zip(s.segments, [*s.segments[1:], None]):
             header: list = []
-            groups = self._label_groups(s, [t for t in segment.labels if t not in carried])
+            groups = self._label_groups(s, [t for t in segment.labels if t not in carried], segment.values)
             if groups and segment.values and after:
                 carried = self._continuation(s, groups[-1], after.labels)
                 groups[-1] = groups[-1] + carried
@@ -135,7 +135,7 @@ class TableReader:
             self._row(row)
         return True
 
-    def _label_groups(self, s: stream.Stream, tokens: list) -> list[list]:
+    def _label_groups(self, s: stream.Stream, tokens: list, values: list) -> list[list]:
         """A run of labels cut into the labels it holds: a piece joins the label before it while the
         joined text is still part of some row's name (a label wrapped over lines or spaced out); a
         piece that would add other words (a header cell, the tail of the row above) starts the next.
@@ -152,7 +152,11 @@ class TableReader:
                 groups[-1] += cell
             else:
                 groups.append(list(cell))
-        return sorted(groups, key=lambda group: (group[0].line, group[0].x0)) if s.aligned else groups
+        if s.aligned:  # the row's own label: the rightmost label on its numbers' line
+            beside = [g for g in groups if values and any(t.line == values[0].line for t in g)]
+            own = max(beside, key=lambda g: g[0].x0) if beside else None
+            groups = sorted((g for g in groups if g is not own), key=lambda g: (g[0].line, g[0].x0)) + [own] * bool(own)
+        return groups
 
     def _continuation(self, s: stream.Stream, label: list, following: list) -> list:
         """The labels after a row's numbers that finish its own label (text aligned in columns
