@@ -11,7 +11,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.process import extract
 
 from service.registry import Label
-from service.textnorm import halfwidth, normalize_label, strip_numbering
+from service.textnorm import halfwidth, normalize_halfwidth, normalize_label, strip_numbering
 
 L = TypeVar("L", bound=Label)
 
@@ -25,9 +25,13 @@ def match(text: str, candidates: Sequence[L]) -> tuple[L | None, float]:
     or when two candidates fit equally well (a fragment such as "行政机关不再处理其政府信息公"
     belongs to two rows: placing it is left to its position). A label that fits nothing is tried
     again without its bracketed annotations ("规章（以本机关名义制定）")."""
-    found = _match(normalize_label(text), candidates)
-    if found[0] is None and (bare := without_annotations(text)) != text:
-        found = _match(normalize_label(bare), candidates)
+    folded = strip_numbering(halfwidth(text))
+    printed = normalize_halfwidth(folded)  # normalize_label(text)
+    found = _match(printed, candidates)
+    if found[0] is None and (bare := _ANNOTATION.sub("", folded)) != text:  # without_annotations(text)
+        again = printed if bare == folded else normalize_label(bare)
+        if again != printed:  # (the same label again would fit nothing again)
+            found = _match(again, candidates)
     return found
 
 
