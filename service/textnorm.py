@@ -18,9 +18,13 @@ _NUMBERING = re.compile(
 _NOISE = re.compile(r"[^0-9A-Za-z\u4e00-\u9fff]+")
 
 
+_HAS_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]").search
+
+
 def halfwidth(text: str) -> str:
     """Fold full-width digits, letters and punctuation to ASCII."""
-    return text.translate(_FULLWIDTH)
+    # translate looks every character up; most labels and lines have nothing to fold
+    return text.translate(_FULLWIDTH) if _HAS_FULLWIDTH(text) else text
 
 
 def strip_numbering(text: str) -> str:

@@ -49,8 +49,11 @@ class _Walker:
         self.buffer: list[str] = []
 
     def flush(self) -> None:
+        if not self.buffer:  # every block element flushes before and after itself
+            return
         for line in "".join(self.buffer).split("\n"):
-            self.builder.paragraph(_clean(line))
+            if not line.isspace():  # (a blank line makes no paragraph)
+                self.builder.paragraph(_clean(line))
         self.buffer = []
 
     def walk(self, node: LexborNode) -> None:
@@ -98,12 +101,18 @@ def _is_layout(table: LexborNode) -> bool:
     return all(len(_cells(row)) <= 1 for row in _rows(table))
 
 
-def _span_attr(node: LexborNode, name: str) -> int:
-    match = re.match(r"\s*(\d+)", node.attributes.get(name) or "")
+_SPAN = re.compile(r"\s*(\d+)")
+
+
+def _span(value: str | None) -> int:
+    match = _SPAN.match(value) if value else None
     return max(1, min(int(match.group(1)), 1000)) if match else 1
 
 
+def _cell(td: LexborNode) -> tuple[str, int, int]:
+    attributes = td.attributes  # (a new dict at every call)
+    return _clean(td.text(deep=True, separator="")), _span(attributes.get("rowspan")), _span(attributes.get("colspan"))
+
+
 def _grid(table: LexborNode) -> list[list[Cell]]:
-    raw_rows = [[(_clean(td.text(deep=True, separator="")), _span_attr(td, "rowspan"), _span_attr(td, "colspan"))
-                 for td in _cells(tr)] for tr in _rows(table)]
-    return place(raw_rows)
+    return place([[_cell(td) for td in _cells(tr)] for tr in _rows(table)])
