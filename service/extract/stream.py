@@ -209,18 +209,37 @@ def _without_furniture(gap: str) -> str:
 
 
 def _learn_separator(s: Stream) -> None:
-    """The unit separator: the commonest gap between two tokens (a blank cell only ever adds units);
-    text aligned in columns: runs of spaces beside the numbers of a row."""
+    """The unit separator (a blank cell only ever adds units), whether text is aligned in columns
+    (runs of spaces beside the numbers of a row) and whether bars frame each row."""
     in_rows = Counter(bool(_COLUMN_GAP.match(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                       if a.line == b.line and not (a.is_label and b.is_label))
     s.aligned = bool(in_rows) and in_rows.most_common(1)[0][0]
-    counts = Counter(s.normal(g) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
-                     if not (a.is_label and b.is_label and _SPACE_ONLY.match(g)))
-    s.unit = counts.most_common(1)[0][0] if counts else "\n"
+    # Spaces between two labels are as often inside one label ("本年 新收") as between two.
+    s.unit = _unit([(a, b, s.normal(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
+                    if not (a.is_label and b.is_label and _SPACE_ONLY.match(g))])
     if "\n" not in s.unit and s.unit.strip():
         lines = [line.strip() for line in s.lines if s.unit in line]
         framed = sum(line.startswith(s.unit) and line.endswith(s.unit) for line in lines)
         s.framed = framed >= _FRAMED_SHARE * len(lines) > 0
+
+
+def _unit(pairs: list[tuple[Token, Token, str]]) -> str:
+    """The separator that explains most gaps as one or more of it: gaps on a line where a row's
+    cells share lines (tabs, bars, spaces: most numbers stand on the line of what precedes them),
+    across lines where every cell has its own ("\n", "\n\n", "\n\t", "|\n"); of two that explain
+    as many, the longer ("\n\n" over "\n" where an empty line parts the cells)."""
+    into = [a.line == b.line for a, b, _ in pairs if not b.is_label]
+    rows_on_lines = sum(into) * 2 > len(into)
+    gaps = [g for a, b, g in pairs if (a.line == b.line) == rows_on_lines]
+    if not gaps:
+        return "\n"
+    explained = lambda unit: sum(g == unit * (len(g) // len(unit)) for g in gaps)
+    return max({*gaps, *map(_root, gaps)}, key=lambda unit: (explained(unit), len(unit)))
+
+
+def _root(gap: str) -> str:
+    """The shortest piece the gap repeats ("\t" of "\t\t\t")."""
+    return next(gap[:n] for n in range(1, len(gap) + 1) if gap == gap[:n] * (len(gap) // n))
 
 
 def _segments(s: Stream) -> Iterator[Segment]:
