@@ -25,14 +25,28 @@ def match(text: str, candidates: Sequence[L]) -> tuple[L | None, float]:
     or when two candidates fit equally well (a fragment such as "行政机关不再处理其政府信息公"
     belongs to two rows: placing it is left to its position). A label that fits nothing is tried
     again without its bracketed annotations ("规章（以本机关名义制定）")."""
-    folded = strip_numbering(halfwidth(text))
-    printed = normalize_halfwidth(folded)  # normalize_label(text)
+    folded, printed = _folded(text)
     found = _match(printed, candidates)
     if found[0] is None and (bare := _ANNOTATION.sub("", folded)) != text:  # without_annotations(text)
         again = printed if bare == folded else normalize_label(bare)
         if again != printed:  # (the same label again would fit nothing again)
             found = _match(again, candidates)
     return found
+
+
+_last = ("", "", "")  # a reader asks about one printed label several times in a row (t2, t3, t4 …)
+
+
+def _folded(text: str) -> tuple[str, str]:
+    """The label without numbering, folded to half width, and normalize_label(text)."""
+    global _last
+    last = _last
+    if last[0] == text:
+        return last[1], last[2]
+    folded = strip_numbering(halfwidth(text))
+    printed = normalize_halfwidth(folded)  # normalize_label(text)
+    _last = (text, folded, printed)
+    return folded, printed
 
 
 def without_annotations(text: str) -> str:
@@ -124,13 +138,24 @@ _INDEXES: dict[tuple[int, ...], _Index] = {}
 
 
 def _index(candidates: Sequence[Label]) -> _Index:
+    if type(candidates) is tuple:  # the registry's own tuples, known by identity (held, so the id stays theirs)
+        known = _BY_TUPLE.get(id(candidates))
+        if known is not None and known[0] is candidates:
+            return known[1]
     key = tuple(map(id, candidates))
     index = _INDEXES.get(key)
     if index is None:
         if len(_INDEXES) >= 256:  # candidate lists are the registry's rows and groups, or slices of them
             _INDEXES.clear()
         index = _INDEXES[key] = _Index(candidates)
+    if type(candidates) is tuple:
+        if len(_BY_TUPLE) >= 256:
+            _BY_TUPLE.clear()
+        _BY_TUPLE[id(candidates)] = (candidates, index)
     return index
+
+
+_BY_TUPLE: dict[int, tuple[tuple, _Index]] = {}
 
 
 def _rank(printed: str, name: str) -> tuple[float, int]:
