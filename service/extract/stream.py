@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from service.document import Cell, Document, Location, Paragraph
-from service.numbers import BLANK, CellValue, fit_values, parse_cell
+from service.numbers import BLANK, NOT_A_VALUE, CellValue, fit_values, parse_cell
 from service.textnorm import halfwidth, normalize_label
 
 # Symbols that only ever separate cells; whitespace always does. What a label or a number prints
@@ -147,6 +147,9 @@ def stream(document: Document, lines: list[Paragraph], end: int) -> Stream:
     for index, token in enumerate(tokens):
         token.index = index
     gaps = [_gap(document.text, a, b) for a, b in zip(tokens, tokens[1:])]
+    for a, b, gap in zip(tokens, tokens[1:], gaps):
+        if a.text == "无" and b.is_label and a.line == b.line and _SPACE_ONLY.match(gap):
+            a.value = NOT_A_VALUE  # the first character of a spaced-out label ("无 法提供"), not a blank cell
     tail = document.text[tokens[-1].end:end] if tokens else ""
     out = Stream(document, tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
     _learn_separator(out)
