@@ -97,6 +97,11 @@ class Jobs:
         self._wake.set()
         return ids
 
+    def ping(self) -> None:
+        """One query on the jobs table; raises what the database raises when it cannot answer."""
+        with self.sessions() as session:
+            session.execute(select(ReportJob.id).limit(1)).all()
+
     def get(self, job_id: str) -> ReportJob | None:
         with self.sessions() as session:
             return session.get(ReportJob, job_id)

@@ -219,6 +219,34 @@ def open_store(path: Path | None = None, url: str | None = None, fallback: bool 
         raise StoreUnavailable(f"无法打开本地向量库 {path}：{exc}", str(exc)) from exc
 
 
+def ping(path: Path | None = None, url: str | None = None, fallback: bool = False) -> str | None:
+    """Whether the store `open_store` would use answers a query, without loading the embedding
+    model; raises StoreUnavailable (Chinese message) when not, else returns open_store's warning."""
+    import chromadb
+
+    warning = None
+    if url:
+        try:
+            try:
+                _http_client(url).count_collections()
+            except StoreUnavailable:
+                raise
+            except Exception as exc:  # reachable, but it does not answer
+                raise StoreUnavailable(f"向量库服务 {url} 无法查询：{exc}", str(exc)) from exc
+            return None
+        except StoreUnavailable as exc:
+            if not fallback or path is None:
+                raise
+            warning = f"{exc.message}；已按配置改用本地向量库 {path}"
+    if path is None:
+        raise StoreUnavailable("未配置向量库：需要数据目录或 NIANBAO_CHROMA_URL")
+    try:
+        chromadb.PersistentClient(path=str(path), settings=_settings()).count_collections()
+    except Exception as exc:
+        raise StoreUnavailable(f"无法打开本地向量库 {path}：{exc}", str(exc)) from exc
+    return warning
+
+
 def _settings():
     """Fresh each time: chroma's client constructors write into the settings they are given."""
     from chromadb.config import Settings
