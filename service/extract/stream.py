@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterator
 
 from service.document import Cell, Document, Location, Paragraph
 from service.numbers import BLANK, NOT_A_VALUE, CellValue, fit_values, parse_cell
@@ -50,6 +50,7 @@ _MAX_LABEL = 60
 # cell or end with a blank one (" | a | 3 | ") leave the lines that open with a label unframed.
 _FRAMED_SHARE = 0.9
 _HEADER_REACH = 400  # tokens looked back for a table's header
+_UNIT_CANDIDATES = 3
 
 
 @dataclass
@@ -138,9 +139,12 @@ def is_stream_line(text: str, in_note: bool = False) -> bool:
     return len(_TOKEN.findall(stripped)) > 1 or len(stripped) <= _MAX_LABEL
 
 
-def stream(document: Document, lines: list[Paragraph], end: int) -> Stream:
+def stream(document: Document, lines: list[Paragraph], end: int,
+           expected: Callable[[list[Token]], int | None] = lambda labels: None) -> Stream:
     """The tokens of `lines` (consecutive text lines); `end` is where the next block begins, so that
-    empty cells after the last token still count."""
+    empty cells after the last token still count. `expected` says how many cells the row that some
+    labels name holds: of the separators that could be the unit, the one under which most rows get
+    as many cells as the template gives them is taken."""
     tokens: list[Token] = []
     for index, paragraph in enumerate(lines):
         tokens += _tokens(document.text, paragraph, index)
@@ -150,14 +154,28 @@ def stream(document: Document, lines: list[Paragraph], end: int) -> Stream:
     for a, b, gap in zip(tokens, tokens[1:], gaps):
         if a.text == "无" and b.is_label and a.line == b.line and _SPACE_ONLY.match(gap):
             a.value = NOT_A_VALUE  # the first character of a spaced-out label ("无 法提供"), not a blank cell
-    tail = document.text[tokens[-1].end:end] if tokens else ""
-    out = Stream(document, tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
-    _learn_separator(out)
-    if tokens:  # closed as if one more cell followed, with the mark a cell's line starts with ("\t")
-        marker = out.unit[out.unit.rfind("\n") + 1:] if "\n" in out.unit else ""
-        gaps.append(_without_furniture(tail) + "\n" + marker)
-    out.segments = list(_segments(out))
-    return out
+    tail = _without_furniture(document.text[tokens[-1].end:end]) if tokens else ""
+    base = Stream(document, tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
+    _learn_layout(base)
+    readings = [_read_with(base, unit, tail) for unit in _units(base)]
+    return max(readings, key=lambda s: sum(_fits(s, seg, expected(seg.labels)) for seg in s.segments))
+
+
+def _read_with(base: Stream, unit: str, tail: str) -> Stream:
+    """The stream cut into segments with `unit` as the separator."""
+    s = replace(base, unit=unit, gaps=list(base.gaps))
+    if "\n" not in unit and unit.strip():
+        lines = [line.strip() for line in s.lines if unit in line]
+        framed = sum(line.startswith(unit) and line.endswith(unit) for line in lines)
+        s.framed = framed >= _FRAMED_SHARE * len(lines) > 0
+    if s.tokens:  # closed as if one more cell followed, with the mark a cell's line starts with ("\t")
+        s.gaps.append(tail + "\n" + (unit[unit.rfind("\n") + 1:] if "\n" in unit else ""))
+    s.segments = list(_segments(s))
+    return s
+
+
+def _fits(s: Stream, segment: Segment, n: int | None) -> bool:
+    return n is not None and (len(segment.values) == n or fit_values(_separated(s, segment), n) is not None)
 
 
 def _raw_line(text: str, paragraph: Paragraph) -> str:
@@ -211,33 +229,30 @@ def _without_furniture(gap: str) -> str:
     return "".join(line for line in gap.splitlines(keepends=True) if not _TOKEN.search(halfwidth(line)))
 
 
-def _learn_separator(s: Stream) -> None:
-    """The unit separator (a blank cell only ever adds units), whether text is aligned in columns
-    (runs of spaces beside the numbers of a row) and whether bars frame each row."""
+def _learn_layout(s: Stream) -> None:
+    """Whether text is aligned in columns: runs of spaces beside the numbers of a row."""
     in_rows = Counter(bool(_COLUMN_GAP.match(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
                       if a.line == b.line and not (a.is_label and b.is_label))
     s.aligned = bool(in_rows) and in_rows.most_common(1)[0][0]
+
+
+def _units(s: Stream) -> list[str]:
+    """The separators that could be the unit, likeliest first: those that explain most gaps as one
+    or more of them; gaps on a line where a row's cells share lines (tabs, bars, spaces: most
+    numbers stand on the line of what precedes them), across lines where every cell has its own
+    ("\n", "\n\n", "\n\t", "|\n"); of two that explain as many, the longer ("\n\n" over "\n"
+    where an empty line parts the cells)."""
     # Spaces between two labels are as often inside one label ("本年 新收") as between two.
-    s.unit = _unit([(a, b, s.normal(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
-                    if not (a.is_label and b.is_label and _SPACE_ONLY.match(g))])
-    if "\n" not in s.unit and s.unit.strip():
-        lines = [line.strip() for line in s.lines if s.unit in line]
-        framed = sum(line.startswith(s.unit) and line.endswith(s.unit) for line in lines)
-        s.framed = framed >= _FRAMED_SHARE * len(lines) > 0
-
-
-def _unit(pairs: list[tuple[Token, Token, str]]) -> str:
-    """The separator that explains most gaps as one or more of it: gaps on a line where a row's
-    cells share lines (tabs, bars, spaces: most numbers stand on the line of what precedes them),
-    across lines where every cell has its own ("\n", "\n\n", "\n\t", "|\n"); of two that explain
-    as many, the longer ("\n\n" over "\n" where an empty line parts the cells)."""
+    pairs = [(a, b, s.normal(g)) for a, b, g in zip(s.tokens, s.tokens[1:], s.gaps)
+             if not (a.is_label and b.is_label and _SPACE_ONLY.match(g))]
     into = [a.line == b.line for a, b, _ in pairs if not b.is_label]
     rows_on_lines = sum(into) * 2 > len(into)
     gaps = [g for a, b, g in pairs if (a.line == b.line) == rows_on_lines]
     if not gaps:
-        return "\n"
+        return ["\n"]
     explained = lambda unit: sum(g == unit * (len(g) // len(unit)) for g in gaps)
-    return max({*gaps, *map(_root, gaps)}, key=lambda unit: (explained(unit), len(unit)))
+    ranked = sorted({*gaps, *map(_root, gaps)}, key=lambda unit: (explained(unit), len(unit)), reverse=True)
+    return ranked[:_UNIT_CANDIDATES]
 
 
 def _root(gap: str) -> str:

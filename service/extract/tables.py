@@ -101,7 +101,7 @@ class TableReader:
         `end` is where the block after these lines begins."""
         if not lines:
             return
-        s = stream.stream(document, lines, end if end is not None else lines[-1].location.end)
+        s = stream.stream(document, lines, end if end is not None else lines[-1].location.end, self._cells_expected)
         carried: list = []  # the start of a run of labels that finished the row above
         for segment, after in zip(s.segments, [*s.segments[1:], None]):
             header: list = []
@@ -117,6 +117,11 @@ class TableReader:
                 header += groups[-1] if groups else []
             if header:
                 self._row(_Row([stream.label_cell([t]) for t in header], []))
+
+    def _cells_expected(self, tokens: list) -> int | None:
+        """How many cells the row named by the last of these labels holds, if it names one."""
+        columns = self._expected(tokens[-1:], 0) if tokens and self._row_score(tokens[-1:]) >= _SURE else None
+        return len(columns) if columns else None
 
     def _stream_row(self, s: stream.Stream, segment: stream.Segment, header: list) -> bool:
         """Read one row of the stream (the header labels before it first); False for a row of labels
