@@ -383,17 +383,19 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
     return [(token.x0, token.x1) for token, _ in found]
 
 
-def cells_of(s: Stream, labels: list[Token]) -> list[list[Token]]:
+def cells_of(s: Stream, labels: list[Token], part_of_a_label: Callable[[list[Token]], bool]) -> list[list[Token]]:
     """Label tokens grouped into cells: pieces parted by spaces are one cell where cells are parted
     by something else ("2.其他 法律行政法规禁止 公开" between tabs, or ASCII spaces between runs of
-    U+3000); in text aligned with spaces, pieces one space apart on a line."""
+    U+3000); in text aligned with spaces, pieces one space apart on a line, unless each is (part
+    of) a label and together they are none (two columns one space apart: "本年度办理结果 合计")."""
     cells: list[list[Token]] = []
     for token in labels:
         gap = s.gaps[token.index - 1] if cells else ""
         if not cells:
             same = False
         elif s.aligned:
-            same = cells[-1][-1].line == token.line and gap == " "
+            same = cells[-1][-1].line == token.line and gap == " " and (
+                part_of_a_label(cells[-1] + [token]) or not (part_of_a_label(cells[-1]) and part_of_a_label([token])))
         else:
             same = bool(_SPACE_ONLY.match(gap)) and s.normal(gap) != s.unit
         if same:

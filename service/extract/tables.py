@@ -147,7 +147,7 @@ class TableReader:
         Pieces parted by spaces only, where cells are parted by something else, are one cell. In text
         aligned with spaces a label wraps inside its column, so pieces join only the one above them
         in their own column."""
-        cells = stream.cells_of(s, tokens)
+        cells = stream.cells_of(s, tokens, self._part_of_a_row)
         if s.aligned:
             cells.sort(key=lambda cell: (round(cell[0].x0 / 2), cell[0].line))
         groups: list[list] = []
