@@ -361,26 +361,49 @@ def _complete_rows(s: Stream, n: int) -> list[tuple[int, int]] | None:
 
 def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list[tuple[int, int]] | None:
     """Each column's extent from the nearest header cells above that name the columns, left to
-    right; a header cell wrapped inside its column names it by its first line ("商业企" / "业")."""
+    right; a header cell wrapped inside its column names it by its first line ("商业企" / "业"),
+    one spaced out by its pieces one space apart ("自 然 人")."""
     need = Counter(columns)
-    found: list[tuple[Token, tuple[str, ...]]] = []
+    found: list[tuple[int, int, tuple[str, ...]]] = []
     first = segment.values[0].index if segment.values else segment.labels[0].index
     data_lines = {t.line for t in s.tokens if not t.is_label}  # a row label such as 3.其他 is no header
-    for token in reversed(s.tokens[max(0, first - _HEADER_REACH):first]):
-        if token.line in data_lines:
-            continue
-        printed = normalize_label(token.text)
-        named = {names for names in need if any(n == printed or (len(printed) > 1 and n.startswith(printed))
-                                                for n in names)}
-        if len(named) == 1 and need[(key := named.pop())] > 0:
+    above = [t for t in s.tokens[max(0, first - _HEADER_REACH):first] if t.line not in data_lines]
+    for cell in reversed(_spaced_cells(s, above)):
+        while cell and +need:  # the longest run of pieces at the cell's end that names a column
+            key = next(((start, k) for start in range(len(cell)) if (k := _names(cell[start:], need))), None)
+            if key is None:
+                cell = cell[:-1]
+                continue
+            start, key = key
             need[key] -= 1
-            found.append((token, key))
-            if not +need:
-                break
-    found.sort(key=lambda pair: pair[0].x0)
-    if +need or [key for _, key in found] != columns:
+            found.append((cell[start].x0, cell[-1].x1, key))
+            cell = cell[:start]
+        if not +need:
+            break
+    found.sort()
+    if +need or [key for _, _, key in found] != columns:
         return None
-    return [(token.x0, token.x1) for token, _ in found]
+    return [(x0, x1) for x0, x1, _ in found]
+
+
+def _names(pieces: list[Token], need: Counter) -> tuple[str, ...] | None:
+    """The one column still needed that the pieces name, or its first line does."""
+    printed = normalize_label("".join(t.text for t in pieces))
+    named = {names for names in need if need[names] > 0 and
+             any(n == printed or (len(printed) > 1 and n.startswith(printed)) for n in names)}
+    return named.pop() if len(named) == 1 else None
+
+
+def _spaced_cells(s: Stream, tokens: list[Token]) -> list[list[Token]]:
+    """Tokens joined where one space parts them on a line."""
+    cells: list[list[Token]] = []
+    for token in tokens:
+        if cells and cells[-1][-1].index == token.index - 1 and cells[-1][-1].line == token.line \
+                and s.gaps[token.index - 1] == " ":
+            cells[-1].append(token)
+        else:
+            cells.append([token])
+    return cells
 
 
 def cells_of(s: Stream, labels: list[Token], part_of_a_label: Callable[[list[Token]], bool]) -> list[list[Token]]:
