@@ -88,9 +88,6 @@ class _Index:
         self.long = sorted(((len(n), n, i) for n, i in named if len(n) >= _MIN_CONTAINED), key=lambda e: e[0])
         self.long_sizes = [size for size, _, _ in self.long]
         self.long_names = [n for _, n, _ in self.long]
-        self.by_name: dict[str, list[int]] = {}
-        for _, name, i in self.long:
-            self.by_name.setdefault(name, []).append(i)
         self.joined = "\n".join(n for n, _ in named)  # "\n" is never part of a normalised label
         self.starts = list(accumulate((len(n) + 1 for n, _ in named[:-1]), initial=0))
         self.owners = [i for _, i in named]
@@ -106,19 +103,9 @@ class _Index:
         size = len(printed)
         if size < _MIN_CONTAINED:
             return ranks
-        # names found inside the printed label: its pieces looked up, or the names tried, whichever is fewer
-        fitting = bisect_right(self.long_sizes, size)
-        longest = self.long_sizes[fitting - 1] if fitting else 0
-        pieces = sum(size - n + 1 for n in range(_MIN_CONTAINED, longest + 1))
-        if pieces < fitting:
-            for n in range(_MIN_CONTAINED, longest + 1):
-                for start in range(size - n + 1):
-                    for i in self.by_name.get(printed[start:start + n], ()):
-                        better(i, (0.9, n))
-        else:
-            for length, name, i in self.long[:fitting]:
-                if name in printed:
-                    better(i, (0.9, length))
+        for length, name, i in self.long[:bisect_right(self.long_sizes, size)]:
+            if name in printed:  # a name found inside the printed label
+                better(i, (0.9, length))
         at = self.joined.find(printed)
         while at != -1:  # the printed label found inside a name
             better(self.owners[bisect_right(self.starts, at) - 1], (0.85, 0))
