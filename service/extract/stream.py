@@ -428,6 +428,19 @@ def cells_of(s: Stream, labels: list[Token], part_of_a_label: Callable[[list[Tok
     return cells
 
 
+def by_column(cells: list[list[Token]]) -> list[list[Token]]:
+    """Cells column by column, left to right, each column top down; cells starting within one
+    display column of each other share a column."""
+    ordered = sorted(cells, key=lambda cell: cell[0].x0)
+    column, last, keyed = 0, None, []
+    for cell in ordered:
+        if last is not None and cell[0].x0 - last > 1:
+            column += 1
+        last = cell[0].x0
+        keyed.append((column, cell[0].line, cell))
+    return [cell for _, _, cell in sorted(keyed, key=lambda k: (k[0], k[1]))]
+
+
 def below(upper: list[Token], lower: list[Token]) -> bool:
     """`lower` starts on the line after `upper` ends, in the same column."""
     return lower[0].line == upper[-1].line + 1 and abs(lower[0].x0 - upper[0].x0) <= 1

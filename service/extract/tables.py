@@ -149,7 +149,7 @@ class TableReader:
         in their own column."""
         cells = stream.cells_of(s, tokens, self._part_of_a_row)
         if s.aligned:
-            cells.sort(key=lambda cell: (round(cell[0].x0 / 2), cell[0].line))
+            cells = stream.by_column(cells)
         groups: list[list] = []
         for cell in cells:
             if groups and len(groups[-1]) + len(cell) <= _MAX_LABEL_PIECES and self._part_of_a_row(groups[-1] + cell) \
