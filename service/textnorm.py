@@ -27,9 +27,14 @@ def halfwidth(text: str) -> str:
     return text.translate(_FULLWIDTH) if _HAS_FULLWIDTH(text) else text
 
 
+_NUMBERING_STARTS = frozenset("第" + _CN_DIGITS + "(（①②③④⑤⑥⑦⑧⑨⑩")  # and any digit (\d)
+
+
 def strip_numbering(text: str) -> str:
     """Drop any stack of leading enumeration marks ("三、（一）1." → "")."""
     text = text.strip()
+    if not text or (text[0] not in _NUMBERING_STARTS and not text[0].isdecimal()):
+        return text  # most labels: no mark can start here
     while True:
         stripped = _NUMBERING.sub("", text, count=1).lstrip()
         if stripped == text:
