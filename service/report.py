@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -108,13 +109,16 @@ def report_from_flat(data: object) -> Report:
         raise FlatInputError(f"{template_id} 版模板没有这些字段：{'、'.join(unknown[:5])}{' 等' if len(unknown) > 5 else ''}")
     fields = {}
     for key, value in data["fields"].items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or isinstance(value, float) and not math.isfinite(value)):  # json reads NaN
             raise FlatInputError(f"字段 {key} 的值应为数字或 null，实为 {value!r}")
         fields[key] = FieldValue(value=value)
-    year = meta.get("year")
-    if year is not None and not isinstance(year, int):
+    year, agency = meta.get("year"), meta.get("agency")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, int)):
         raise FlatInputError(f"meta.year 应为整数年份，实为 {year!r}")
+    if agency is not None and not isinstance(agency, str):
+        raise FlatInputError(f"meta.agency 应为机关名称（字符串），实为 {agency!r}")
     sections = data.get("sections") if isinstance(data.get("sections"), dict) else {}
-    return Report(meta=Meta(year=year, agency=meta.get("agency"), template=template_id), fields=fields,
+    return Report(meta=Meta(year=year, agency=agency, template=template_id), fields=fields,
                   sections={k: v for k, v in sections.items() if isinstance(v, str)},
                   missing=[k for k in templates[template_id].keys if k not in fields])

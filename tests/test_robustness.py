@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -183,3 +184,66 @@ def test_settings_default_to_the_cache_directory(monkeypatch, tmp_path) -> None:
     assert Settings().data_dir == Path.home() / ".cache" / "nianbao"
     monkeypatch.setenv("NIANBAO_DATA_DIR", str(tmp_path / "d"))
     assert Settings().data_dir == tmp_path / "d"
+
+
+# ------------------------------------------------------------------------------------ any flat JSON through check
+def test_any_flat_json_gives_findings_or_a_clear_error() -> None:
+    """Unknown keys, strings, booleans, negatives, huge numbers, NaN and infinities (json.loads reads
+    them), missing tables, odd meta: `check` answers with findings or a FlatInputError, never a traceback."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from service.registry import registry
+    from service.report import FlatInputError
+
+    def weighted(*choices):  # st.one_of flattens nested one_of into equal branches: weigh them here
+        return st.sampled_from([s for weight, s in choices for _ in range(weight)]).flatmap(lambda s: s)
+
+    templates = registry().templates
+    keys = sorted({k for t in templates.values() for k in t.keys})
+    scalar = st.one_of(st.none(), st.booleans(), st.integers(-10**40, 10**40), st.floats(), st.text(max_size=6))
+    anything = st.one_of(scalar, st.lists(scalar, max_size=2), st.dictionaries(st.text(max_size=3), scalar, max_size=2))
+    number = st.one_of(st.none(), st.integers(0, 50), st.integers(-10**40, 10**40), st.floats(-1e12, 1e12),
+                       st.sampled_from([11_398_889, 10**400, -0.5]))
+    not_finite = st.builds(lambda key, value: {key: value}, st.sampled_from(keys),
+                           st.sampled_from([float("nan"), float("inf"), float("-inf")]))
+    one_template = st.sampled_from(sorted(templates)).flatmap(  # well-formed: one template's keys, any numbers
+        lambda t: st.dictionaries(st.sampled_from(sorted(templates[t].keys)), number, max_size=220))
+    fields = weighted((6, one_template), (1, not_finite), (1, anything),
+                      (1, st.dictionaries(st.one_of(st.sampled_from(keys), st.text(max_size=12)), anything, max_size=8)))
+    good_meta = st.fixed_dictionaries({}, optional={
+        "year": st.integers(1900, 2100),
+        "agency": st.sampled_from(["深圳市人民政府", "上海市人民政府", "淮安市洪泽区人民政府", "蠡县审计局", "国家统计局", ""])})
+    meta = weighted((6, good_meta), (1, anything), (1, st.fixed_dictionaries(
+        {}, optional={"year": anything, "agency": anything, "template": anything})))
+    well_formed = st.fixed_dictionaries({"fields": fields}, optional={"meta": meta, "sections": anything})
+    document = weighted((8, well_formed), (1, anything))
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(document, document)
+    def prop(data, previous) -> None:
+        try:
+            report = report_from_flat(data)
+        except FlatInputError as exc:
+            assert re.search(r"[\u4e00-\u9fff]", str(exc))
+            return
+        try:
+            before = report_from_flat(previous)
+        except FlatInputError:
+            before = None
+        findings = check(report, before)
+        checked.append(len(findings))
+        assert all(f.severity in ("error", "warning", "info") and f.message for f in findings)
+        assert not [f for f in findings if f.rule == "value.implausible" and f.severity != "warning"]
+
+    checked: list[int] = []
+    prop()
+    assert len(checked) > 100  # most examples reach the checker, not only the input validation
+
+
+def test_check_cli_refuses_nan_as_bad_input(tmp_path) -> None:
+    flat = tmp_path / "nan.json"
+    flat.write_text('{"meta": {"template": "2021"}, "fields": {"t3.new_received.total": NaN}}', "utf-8")
+    done = subprocess.run([str(NIANBAO), "check", str(flat)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "数字" in done.stderr
