@@ -148,8 +148,10 @@ def extract_command(
 
         print_report(report, stdout_console())
     if report.missing:
-        err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到："
-                  f"{'、'.join(report.missing[:12])}{' …' if len(report.missing) > 12 else ''}", highlight=False)
+        err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到", highlight=False)
+        for table in report.incomplete:
+            verb = "未读出" if not table.read else "只读出部分"
+            err.print(f"  {verb}{table.name}（{table.read}/{table.expected}）：{table.reason}", highlight=False)
         raise typer.Exit(EXIT_PARTIAL)
 
 

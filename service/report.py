@@ -49,6 +49,16 @@ class UnplacedRow(BaseModel):
     value_locations: list[Location] = Field(default_factory=list)  # one per value, for grounding
 
 
+class TableStatus(BaseModel):
+    """A table of the template that was not read whole: which, how much, and why (Chinese)."""
+
+    table: str  # t2, t3 or t4
+    name: str  # 表二 …
+    read: int  # fields read
+    expected: int  # fields the template has
+    reason: str
+
+
 class LLMRound(BaseModel):
     """One request to the model and what became of its answer."""
 
@@ -73,6 +83,7 @@ class Report(BaseModel):
     fields: dict[str, FieldValue] = Field(default_factory=dict)
     sections: dict[str, str | None] = Field(default_factory=dict)
     missing: list[str] = Field(default_factory=list)  # template keys not found in the source
+    incomplete: list[TableStatus] = Field(default_factory=list)  # tables read in part or not at all
     unplaced: list[UnplacedRow] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     llm: "LLMTrace | None" = None  # what the LLM chain did, when it ran

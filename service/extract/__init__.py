@@ -6,7 +6,8 @@ from service.document import Document
 from service.extract.meta import detect_template, find_agency, find_title, find_year
 from service.extract.sections import find_headings, section_texts
 from service.extract.tables import TableReader
-from service.report import Meta, Report
+from service.registry import TABLE_NAMES, TABLES, Template
+from service.report import Meta, Report, TableStatus, UnplacedRow
 
 __all__ = ["NotAReportError", "extract"]
 
@@ -32,9 +33,36 @@ def extract(document: Document) -> Report:
         fields=fields,
         sections=section_texts(document, headings, _tables_end(reader)),
         missing=[key for key in template.keys if key not in reader.fields],
+        incomplete=_incomplete(template, fields, reader.unplaced, {h.section.key for h in headings}),
         unplaced=reader.unplaced,
         warnings=reader.warnings,
     )
+
+
+_SECTION_OF = {"t2": "proactive", "t3": "requests", "t4": "review_litigation"}
+
+
+def _incomplete(template: Template, fields: dict, unplaced: list[UnplacedRow], sections: set[str]) -> list[TableStatus]:
+    """Each table not read whole, with why: rows whose labels no template row fits, a section
+    without table rows, or no trace of the table at all. Missing cells stay missing, never 0."""
+    out = []
+    for table in TABLES:
+        keys = [key for key in template.keys if key.startswith(f"{table}.")]
+        read = sum(key in fields for key in keys)
+        if read == len(keys):
+            continue
+        name = TABLE_NAMES[table]
+        rows = [row for row in unplaced if row.table == table]
+        if rows:
+            reason = f"{name}有 {len(rows)} 行数字未能按模板对上行（如“{rows[0].label or '无行名'}”：{rows[0].reason}）"
+        elif read:
+            reason = f"{name}只读出 {read}/{len(keys)} 个单元格，其余未印出或未能对上"
+        elif _SECTION_OF[table] in sections:
+            reason = f"找到{name}所在章节，但其中没有能按模板读出的表格行"
+        else:
+            reason = f"文中未找到{name}（没有它的章节标题、表头或行名）"
+        out.append(TableStatus(table=table, name=name, read=read, expected=len(keys), reason=reason))
+    return out
 
 
 def _tables_end(reader: TableReader) -> int | None:
