@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.document import Document
-from service.extract.meta import detect_template, find_agency, find_title, find_year
+from service.extract.meta import agency_in_opening, detect_template, find_agency, find_title, find_year
 from service.extract.sections import find_headings, section_texts
 from service.extract.tables import TableReader
 from service.registry import TABLE_NAMES, TABLES, Template
@@ -29,7 +29,8 @@ def extract(document: Document) -> Report:
         raise NotAReportError(NotAReportError.message)
     fields = {key: reader.fields[key] for key in template.keys if key in reader.fields}
     return Report(
-        meta=Meta(year=year, agency=find_agency(title), template=template.id, title=title),
+        meta=Meta(year=year, agency=find_agency(title) or agency_in_opening(document), template=template.id,
+                  title=title),
         fields=fields,
         sections=section_texts(document, headings, _tables_end(reader)),
         missing=[key for key in template.keys if key not in reader.fields],

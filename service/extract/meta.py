@@ -17,6 +17,11 @@ _TITLE_TAIL = re.compile(r"(?:政府信息公开|信息公开|政务公开).*$")
 _TITLE_MARK = "报告"
 _TITLE_LINE = re.compile(r"^[^。；，,：:、《》]{2,80}$")  # a line of a title: no sentence punctuation
 _TITLE_PART = re.compile(r"^[\u4e00-\u9fff0-9０-９〇（）()·]{2,30}$")  # a body's name, perhaps with its year
+_BODY_YEAR_DISCLOSURE = re.compile(r"^\S{2,30}?(?:19|20)\d{2}\s*年度?\s*政府信息公开")
+_OPENING = 600  # characters of the report's opening searched for the body that issues it
+_PUBLISHES = re.compile(r"(?:现|特)?(?:予以)?公布(?P<agency>[^，,。；;、《》“”]{2,30}?)(?:19|20)\d{2}\s*年度?政府信息公开工作年度报告")
+_BODY_END = r"(?:人民政府办公室|人民政府|办公室|办公厅|局|委员会|委|办|中心|街道办事处|办事处|镇|乡|厅|院|署)"
+_YEAR_THEN_BODY = re.compile(rf"(?:^|\n)\s*(?:19|20)\d{{2}}\s*年度?\s*[,，]\s*(?P<agency>[\u4e00-\u9fff]{{2,24}}?{_BODY_END})")
 _NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
 
 
@@ -44,8 +49,10 @@ def find_title(document: Document, headings: list[Heading]) -> str | None:
 
 
 def _is_title(text: str) -> bool:
-    """A title names a disclosure report and reads as a heading, not as a sentence quoting one."""
-    return "信息公开" in text and _TITLE_MARK in text and bool(_TITLE_LINE.match(text.strip("《》")))
+    """A title names a disclosure report and reads as a heading, not as a sentence quoting one; a
+    title whose tail a capture scrambled still opens with a body, a year and 政府信息公开."""
+    named = _TITLE_MARK in text or _BODY_YEAR_DISCLOSURE.match(halfwidth(text))
+    return "信息公开" in text and bool(named) and bool(_TITLE_LINE.match(text.strip("《》")))
 
 
 def find_year(title: str | None, document: Document) -> int | None:
@@ -75,6 +82,16 @@ def _year_in(text: str) -> int | None:
         return None
     year = int(match.group(1).translate(_CN_NUM).replace("O", "0"))
     return year if 1990 < year < 2100 else None
+
+
+def agency_in_opening(document: Document) -> str | None:
+    """The body an untitled report names in its opening sentences: "现公布X2023年政府信息公开工作
+    年度报告", or "2022年度，X政务公开工作……" where X ends as a body's name does."""
+    opening = halfwidth(document.text[:_OPENING])
+    for pattern in (_PUBLISHES, _YEAR_THEN_BODY):
+        if match := pattern.search(opening):
+            return match.group("agency")
+    return None
 
 
 def find_agency(title: str | None) -> str | None:
