@@ -15,7 +15,7 @@ import pytest
 
 from service.check import check
 from service.report import report_from_flat
-from tests.conftest import gold_report_dirs, load_gold
+from tests.conftest import gold_report_dirs, load_gold, source_path
 
 NIANBAO = Path(sys.executable).parent / "nianbao"
 LICENCES = 11_398_889  # a real city-wide count of 行政许可 decisions
@@ -247,3 +247,49 @@ def test_check_cli_refuses_nan_as_bad_input(tmp_path) -> None:
     flat.write_text('{"meta": {"template": "2021"}, "fields": {"t3.new_received.total": NaN}}', "utf-8")
     done = subprocess.run([str(NIANBAO), "check", str(flat)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and "数字" in done.stderr
+
+
+# ------------------------------------------------------------------------------------ damaged sources through extract
+def _sources() -> list[tuple[str, bytes]]:
+    """Every gold source as published (text, web pages, Markdown), and a few rendered as Word files."""
+    from eval import render
+
+    found = [(source_path(d).name, source_path(d).read_bytes()) for d in gold_report_dirs()]
+    for report_dir in gold_report_dirs()[:4]:
+        data, name = render.render(load_gold(report_dir), "docx")
+        found.append((name, data))
+    return found
+
+
+def test_any_truncation_byte_flip_or_re_encoding_of_a_gold_source_reads_or_is_refused_clearly() -> None:
+    import time
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from service import pipeline
+
+    sources = _sources()
+
+    @settings(max_examples=300, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(st.sampled_from(sources), st.sampled_from(["truncate", "flip", "re-encode"]), st.floats(0, 1),
+           st.integers(0, 255), st.sampled_from(["gb18030", "utf-16", "big5", "latin-1", "utf-8-sig"]))
+    def prop(source, how, where, byte, codec) -> None:
+        name, data = source
+        at = int(where * len(data))
+        if how == "truncate":
+            data = data[:at]
+        elif how == "flip":
+            data = data[:at] + bytes([byte]) + data[at + 1:]
+        elif not name.endswith(".docx"):
+            data = data.decode("utf-8", errors="replace").encode(codec, errors="replace")
+        started = time.perf_counter()
+        try:
+            report = pipeline.extract_bytes(data, name)  # a result, maybe partial (report.missing) …
+            assert report.meta.template
+        except pipeline.InputError as exc:  # … or a clear Chinese refusal, never a traceback
+            assert re.search(r"[\u4e00-\u9fff]", exc.message)
+        assert time.perf_counter() - started < 30  # and never a hang
+
+    prop()
