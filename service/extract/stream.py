@@ -21,9 +21,9 @@ page furniture (dropped by the loader) only end a gap.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Callable, Iterator
 
 from service.document import Cell, Document, Location, Paragraph
@@ -37,6 +37,11 @@ _TOKEN = re.compile(rf"[^\s{re.escape(_SEPARATOR_SYMBOLS)}]+")
 _RULE = re.compile(r"^[-:=—_]{3,}$")  # a Markdown or box-drawing rule under a header row
 # A label glued to its first value: CJK text (or a closing bracket) then a number or a dash.
 _GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—\-–/]{1,2})$")
+# Wide and full-width characters as reports print them (Hangul, CJK, kana, full-width forms); the
+# few emoji that East Asian width also calls wide are left at one column.
+_WIDE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in (
+    (0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA000, 0xA4CF),
+    (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFF60), (0xFFE0, 0xFFE6))) + "]")
 _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces, U+3000, U+00A0, \r
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
 _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
@@ -59,14 +64,23 @@ class Token:
     start: int  # span in Document.text
     end: int
     line: int  # index of the paragraph (line) it sits in
-    x0: int  # display columns from the line's start (CJK and full-width count 2)
-    x1: int
     value: CellValue
+    line_text: str  # the printed line up to the token's end, for its display columns
     index: int = 0  # place in Stream.tokens
 
     @property
     def is_label(self) -> bool:
         return not self.value.ok
+
+    @cached_property
+    def x0(self) -> int:
+        """Display columns from the line's start to the token (wide characters count 2); only text
+        aligned in columns asks."""
+        return _width(self.line_text[:len(self.line_text) - len(self.text)])
+
+    @cached_property
+    def x1(self) -> int:
+        return self.x0 + _width(self.text)
 
 
 @dataclass
@@ -157,8 +171,19 @@ def stream(document: Document, lines: list[Paragraph], end: int,
     tail = _without_furniture(document.text[tokens[-1].end:end]) if tokens else ""
     base = Stream(document, tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
     _learn_layout(base)
-    readings = [_read_with(base, unit, tail) for unit in _units(base)]
-    return max(readings, key=lambda s: sum(_fits(s, seg, expected(seg.labels)) for seg in s.segments))
+    units = _units(base)
+    if len(units) == 1:
+        return _read_with(base, units[0], tail)
+    known: dict[tuple[int, ...], int | None] = {}  # a run of labels read alike under every unit
+
+    def cells(labels: list[Token]) -> int | None:
+        key = tuple(t.index for t in labels[-1:])
+        if key not in known:
+            known[key] = expected(labels)
+        return known[key]
+
+    readings = [_read_with(base, unit, tail) for unit in units]
+    return max(readings, key=lambda s: sum(_fits(s, seg, cells(seg.labels)) for seg in s.segments))
 
 
 def _read_with(base: Stream, unit: str, tail: str) -> Stream:
@@ -175,7 +200,12 @@ def _read_with(base: Stream, unit: str, tail: str) -> Stream:
 
 
 def _fits(s: Stream, segment: Segment, n: int | None) -> bool:
-    return n is not None and (len(segment.values) == n or fit_values(_separated(s, segment), n) is not None)
+    return n is not None and (len(segment.values) == n or fit_values(_separated(s, segment, _sketch), n) is not None)
+
+
+def _sketch(at: int, token: Token | None = None) -> tuple[None, CellValue]:
+    """A cell's value without the cell, for counting."""
+    return None, token.value if token else BLANK
 
 
 def _raw_line(text: str, paragraph: Paragraph) -> str:
@@ -185,27 +215,22 @@ def _raw_line(text: str, paragraph: Paragraph) -> str:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Display columns: wide and full-width characters take two."""
+    return len(text) + len(_WIDE.findall(text))
 
 
 def _tokens(text: str, paragraph: Paragraph, line: int) -> list[Token]:
     start = paragraph.location.start
     line_start = text.rfind("\n", 0, start) + 1
     printed = paragraph.text
-    folded = halfwidth(printed)  # one character for one: offsets stay
-    x, at, out = _width(text[line_start:start]), 0, []
-    for match in _TOKEN.finditer(folded):
+    out = []
+    for match in _TOKEN.finditer(halfwidth(printed)):  # folding keeps one character for one
         if _RULE.match(match.group(0)):
             continue
-        x += _width(printed[at:match.start()])
-        at = match.start()
-        for piece_start, piece in _unglue(match.start(), printed[match.start():match.end()], match.group(0)):
-            x0 = x + _width(printed[at:piece_start])
-            x1 = x0 + _width(piece)
-            tokens_value = parse_cell(piece)
-            out.append(Token(piece, start + piece_start, start + piece_start + len(piece), line, x0, x1, tokens_value))
-        x += _width(printed[at:match.end()])
-        at = match.end()
+        for at, piece in _unglue(match.start(), printed[match.start():match.end()], match.group(0)):
+            begin = start + at
+            out.append(Token(piece, begin, begin + len(piece), line, parse_cell(piece),
+                             text[line_start:begin + len(piece)]))
     return out
 
 
@@ -289,17 +314,20 @@ class Reading:
 
 
 def _cell(token: Token) -> tuple[Cell, CellValue]:
-    return Cell(text=token.text, row=0, col=0, location=Location(start=token.start, end=token.end)), token.value
+    return _built_cell(token.text, token.start, token.end), token.value
 
 
 def _empty(at: int) -> tuple[Cell, CellValue]:
-    return Cell(text="", row=0, col=0, location=Location(start=at, end=at)), BLANK
+    return _built_cell("", at, at), BLANK
+
+
+def _built_cell(text: str, start: int, end: int) -> Cell:
+    return Cell(text=text, row=0, col=0, location=Location(start=start, end=end))
 
 
 def label_cell(tokens: list[Token]) -> Cell:
     """One label printed as several tokens (wrapped over lines, or spaced out)."""
-    text = "".join(t.text for t in tokens)
-    return Cell(text=text, row=0, col=0, location=Location(start=tokens[0].start, end=tokens[-1].end))
+    return _built_cell("".join(t.text for t in tokens), tokens[0].start, tokens[-1].end)
 
 
 def read_values(s: Stream, segment: Segment, columns: list[tuple[str, ...]] | None,
@@ -319,15 +347,17 @@ def read_values(s: Stream, segment: Segment, columns: list[tuple[str, ...]] | No
     return Reading(dense, "dense")
 
 
-def _separated(s: Stream, segment: Segment) -> list[tuple[Cell, CellValue]]:
-    """Values with the empty cells the separators count between them."""
-    out: list[tuple[Cell, CellValue]] = []
+def _separated(s: Stream, segment: Segment, make=None) -> list[tuple[Cell, CellValue]]:
+    """Values with the empty cells the separators count between them (`make(at, token)` builds a
+    cell, by default a real one)."""
+    make = make or (lambda at, token=None: _cell(token) if token else _empty(at))
+    out: list = []
     at = segment.labels[-1].end if segment.labels else 0
     for k, gap in enumerate(segment.gaps):
         if k or segment.labels:
-            out += [_empty(at)] * s.empties(gap, leading=k == 0 and bool(segment.values))
+            out += [make(at)] * s.empties(gap, leading=k == 0 and bool(segment.values))
         if k < len(segment.values):
-            out.append(_cell(segment.values[k]))
+            out.append(make(at, segment.values[k]))
             at = segment.values[k].end
     return out
 

@@ -62,7 +62,8 @@ class TableReader:
     t4_values: list[tuple[Cell, CellValue]] = field(default_factory=list)
     t4_blank_rows: list = field(default_factory=list)
     grids: dict[int, str] = field(default_factory=dict)  # id(cell) → how its text row was rebuilt
-
+    claims: dict[str, str | None] = field(default_factory=dict)  # label → the table it names
+    scores: dict[str, float] = field(default_factory=dict)  # label → how well it names some row
     def __post_init__(self) -> None:
         self.t3_by_key = {row.key: row for row in self.template.table3_rows}
         self.t4_labels = [*self.reg.table4_groups, *self.reg.table4_outcomes]
@@ -70,7 +71,7 @@ class TableReader:
                    *(c for row in self.template.table2_rows for c in row.columns)]
         self.column_names = {name for column in columns for name in column.names}
         rows = [*self.template.table2_rows, *self.template.table3_rows, *self.template.table3_groups, *self.t4_labels]
-        self.row_names = {name for row in rows for name in row.names}  # what a label may be part of
+        self.row_names = "\n".join(name for row in rows for name in row.names)  # what a label may be part of
 
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
@@ -120,15 +121,16 @@ class TableReader:
 
     def _cells_expected(self, tokens: list) -> int | None:
         """How many cells the row named by the last of these labels holds, if it names one."""
-        columns = self._expected(tokens[-1:], 0) if tokens and self._row_score(tokens[-1:]) >= _SURE else None
+        columns = self._expected(tokens[-1].text, 0) if tokens and self._row_score(tokens[-1:]) >= _SURE else None
         return len(columns) if columns else None
 
     def _stream_row(self, s: stream.Stream, segment: stream.Segment, header: list) -> bool:
         """Read one row of the stream (the header labels before it first); False for a row of labels
         only, which belongs to the header."""
         label = segment.labels
-        columns = self._expected(label, len(segment.values))
-        blank_row = bool(label) and self._blank_row_allowed(label, stream.line_mates(s, label))
+        text = "".join(t.text for t in label)
+        columns = self._expected(text, len(segment.values))
+        blank_row = not segment.values and bool(label) and self._blank_row_allowed(text, stream.line_mates(s, label))
         reading = stream.read_values(s, segment, [c.names for c in columns] if columns else None, blank_row)
         if not reading.values:
             return False
@@ -136,7 +138,7 @@ class TableReader:
             self._row(_Row([stream.label_cell([t]) for t in header], []))
             header.clear()
         row = _Row([stream.label_cell(label)] if label else [], reading.values, reading.how)
-        if self._claimed_by(row) or self.context:  # numbers in no table's place are prose's
+        if self._claims(text) or self.context:  # numbers in no table's place are prose's
             self._row(row)
         return True
 
@@ -179,8 +181,10 @@ class TableReader:
 
     def _row_score(self, tokens: list) -> float:
         text = "".join(t.text for t in tokens)
-        return max(labels.match(text, rows)[1]
-                   for rows in (self.template.table2_rows, self.template.table3_rows, self.t4_labels))
+        if text not in self.scores:
+            self.scores[text] = max(labels.match(text, rows)[1]
+                                    for rows in (self.template.table2_rows, self.template.table3_rows, self.t4_labels))
+        return self.scores[text]
 
     def _part_of_a_row(self, tokens: list) -> bool:
         """The pieces joined are (the start of) one label: part of a row's name once any bracketed
@@ -189,20 +193,19 @@ class TableReader:
         if text.count("（") + text.count("(") > text.count("）") + text.count(")"):
             return True
         joined = normalize_label(labels.without_annotations(text + tokens[-1].text))
-        return bool(joined) and any(joined in name for name in self.row_names)
+        return bool(joined) and "\n" not in joined and joined in self.row_names
 
-    def _expected(self, label: list, values: int) -> list[Label] | None:
+    def _expected(self, label: str, values: int) -> list[Label] | None:
         """The columns of the row that `label` names, as the template prints them."""
-        row = _Row([stream.label_cell(label)] if label else [], [])
-        table = self._claimed_by(row) or self.context
+        table = self._claims(label) or self.context
         if table == "t3":
             return list(self.reg.table3_columns)
         if table == "t2" and label:
-            found, _ = labels.match(row.label, self.template.table2_rows)
+            found, _ = labels.match(label, self.template.table2_rows)
             return list(found.columns) if found else None
         if table == "t4":
             groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
-            found, _ = labels.match(row.label, self.t4_labels) if label else (None, 0.0)
+            found, _ = labels.match(label, self.t4_labels) if label else (None, 0.0)
             if found in groups:
                 return list(outcomes)
             if found in outcomes and values <= len(groups):
@@ -210,11 +213,10 @@ class TableReader:
             return [outcome for _ in groups for outcome in outcomes]
         return None
 
-    def _blank_row_allowed(self, label: list, mates: list) -> bool:
+    def _blank_row_allowed(self, text: str, mates: list) -> bool:
         """A data row of table 2 or 3 whose every cell is blank: its label names a row, and neither
         it nor a cell beside it names a column (a header row's last cell, 总计, is followed by the
         empty cells of merged headers too)."""
-        text = stream.label_cell(label).text
         if any(normalize_label(t) in self.column_names for t in [text, *(m.text for m in mates)]):
             return False
         found, score = labels.match(text, self.template.table3_rows if self.context == "t3" else self.template.table2_rows)
@@ -241,7 +243,7 @@ class TableReader:
             return
         if not row.labels and self.context != "t4" and all(v.blank for _, v in row.values):
             return  # padding
-        table = self._claimed_by(row) or self.context
+        table = self._claims(row.label) or self.context
         self._enter(table)
         if table == "t2":
             self._t2(row)
@@ -264,13 +266,18 @@ class TableReader:
         if self.context == "t3":
             self._t3_groups(row)
 
-    def _claimed_by(self, row: _Row) -> str | None:
+    def _claims(self, label: str) -> str | None:
         """The table a row's own label names beyond doubt, if any."""
-        if not row.label:
+        if label not in self.claims:
+            self.claims[label] = self._claimed(label)
+        return self.claims[label]
+
+    def _claimed(self, label: str) -> str | None:
+        if not label:
             return None
         checks = (("t2", self.template.table2_rows), ("t3", self.template.table3_rows), ("t4", self.t4_labels))
         for table, candidates in checks:
-            found, score = labels.match(row.label, candidates)
+            found, score = labels.match(label, candidates)
             if found and score >= _SURE and (table == "t2" or len(normalize_label(found.label)) >= 4):
                 return table
         return None
