@@ -95,7 +95,6 @@ def mutate(fields: dict, kind: str, rng: random.Random) -> Mutation | None:
         i = rng.randrange(len(digits))
         return Mutation(kind, {key: int(digits[:i + 1] + digits[i:])})
     row = next(r for r in _rows(keys) if key in r)
-    col = row.index(key)
     if kind == "swap":
         pairs = [(a, b) for r in _rows(keys) for a, b in zip(r, r[1:]) if (fields[a] or 0) != (fields[b] or 0)]
         if not pairs:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import resource
-import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import date
