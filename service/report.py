@@ -76,6 +76,7 @@ class LLMTrace(BaseModel):
     cached: int = 0
     rounds: list[LLMRound] = Field(default_factory=list)
     note: str | None = None  # e.g. the endpoint was down and the rules' result stands
+    unavailable: bool = False  # the endpoint could not be reached: a job redoes the report later
 
 
 class Report(BaseModel):

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     llm_timeout: float = 120.0
     llm_max_tokens: int = 1024
     llm_max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    # What one report may spend on the configured endpoint (the bundled model has its own: 60 s, 8 calls).
+    llm_budget_seconds: float = Field(300.0, gt=0)
+    llm_budget_calls: int = Field(60, ge=0)
+    llm_capable: bool = True  # false: ask it only what the bundled small model is asked
 
     def llm_config(self):
         """The configured endpoint, or None; the key never leaves this object but in requests to it."""
@@ -51,7 +55,8 @@ class Settings(BaseSettings):
                          api_key=self.llm_api_key or SecretStr("not-needed"), mode=self.llm_mode,
                          schema_in_request=self.llm_schema_in_request, timeout=self.llm_timeout,
                          max_tokens=self.llm_max_tokens, max_tokens_field=self.llm_max_tokens_field,
-                         cache_dir=self.data_dir / "llm-cache")
+                         budget_seconds=self.llm_budget_seconds, budget_calls=self.llm_budget_calls,
+                         capable=self.llm_capable, cache_dir=self.data_dir / "llm-cache")
 
     def job_llm(self):
         """The model the job step may call: a configured endpoint only, never the bundled server, which

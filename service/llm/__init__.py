@@ -16,15 +16,15 @@ if TYPE_CHECKING:
     from service.document import Document
     from service.llm import local
     from service.llm.chain import whole_report
-    from service.llm.client import LLM, LLMUnavailable
+    from service.llm.client import LLM, BudgetSpent, LLMUnavailable
     from service.llm.config import LLMConfig
     from service.report import Report
 
-__all__ = ["LLM", "LLMConfig", "LLMUnavailable", "assist", "local", "needs_llm", "whole_report"]
+__all__ = ["LLM", "BudgetSpent", "LLMConfig", "LLMUnavailable", "assist", "local", "needs_llm", "whole_report"]
 
 # Every report asks `needs_llm`; the chain (with the checker), the client (langchain, openai) and the
 # bundled server's helpers (httpx) load on first use, so a report the rules read whole imports none.
-_LAZY = {"LLM": "service.llm.client", "LLMUnavailable": "service.llm.client", "LLMConfig": "service.llm.config",
+_LAZY = {"LLM": "service.llm.client", "LLMUnavailable": "service.llm.client", "BudgetSpent": "service.llm.client", "LLMConfig": "service.llm.config",
          "whole_report": "service.llm.chain", "local": None}
 
 
@@ -37,18 +37,42 @@ def __getattr__(name: str):
     return module if _LAZY[name] is None else getattr(module, name)
 
 
+NEEDS_ENDPOINT = "请配置大模型端点 NIANBAO_LLM_*"
+
+
 def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> tuple[Report, list[Finding]]:
-    """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells."""
+    """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells, within
+    the report's budget (`llm.budget`), and is asked only what it can answer (`llm.config.capable`)."""
     from service.check import check
-    from service.llm.chain import map_rows, read_meta, read_prose, reask
-    from service.llm.client import LLMUnavailable
+    from service.llm.chain import map_rows, prose_chunks, read_meta, read_prose, reask
+    from service.llm.client import BudgetSpent, LLMUnavailable
+    from service.llm.gaps import describe, mappable_rows, missing_meta, prose_tables
 
     report.llm = llm.trace
+    capable = llm.config.capable
+    tables = prose_tables(report)
+    notes = []
+    if tables and not capable:
+        notes.append(f"{describe(report, tables, rows=False, meta=False)}只以文字印出或规则未能还原表格，"
+                     f"本地小模型读不准，未读；{NEEDS_ENDPOINT}")
+    llm.planned = (bool(missing_meta(report)) + len(mappable_rows(report))
+                   + (len(prose_chunks(document, report)) if capable else 0))
     try:
         read_meta(document, report, llm)
         map_rows(report, llm)
-        read_prose(document, report, llm)
-        return report, reask(document, report, llm, max_rounds)
+        if capable:
+            read_prose(document, report, llm)
+            findings = reask(document, report, llm, max_rounds)
+        else:
+            findings = check(report)
+    except BudgetSpent as exc:
+        left = describe(report, tables if capable else [])
+        notes.append(f"大模型补读{exc}（每份报告上限 {llm.budget.seconds:g} 秒、{llm.budget.calls} 次），"
+                     f"保留规则结果" + (f"；未读：{left}" if left else ""))
+        findings = check(report)
     except LLMUnavailable as exc:
-        llm.trace.note = f"大模型服务不可用，保留规则抽取结果（{exc}）"
-        return report, check(report)
+        llm.trace.unavailable = True
+        notes.append(f"大模型服务不可用，保留规则抽取结果（{exc}）")
+        findings = check(report)
+    llm.trace.note = "；".join(notes) or None
+    return report, findings

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 LLM_CONFIDENCE = 0.7
 _PROSE_LIMIT = 3000  # characters of a table's prose read: the lines that carry digits
-_PROSE_CANDIDATES = 4  # fields offered for one printed number: the best the words fit and its nearest rivals
+_CHUNK = 1500  # characters of prose per question
 _PRINTED_NUMBER = re.compile(r"(?<!\d)[-−]?\d[\d,.]*")
 _TABLE_SECTION = {"t2": "proactive", "t3": "requests", "t4": "review_litigation"}  # the section printing each table
 _UNSURE = ("llm", "ocr")
@@ -106,21 +106,88 @@ def _prose(text: str) -> str:
     return "\n".join(lines)[:_PROSE_LIMIT]
 
 
-def read_prose(document: Document, report: Report, llm: LLM) -> None:
-    """Per table, each number its section's sentences print: the model picks the field it states
-    among the few the words before it fit best; the value is always the printed number."""
-    keys = stated_keys(report)
+class ProseFigure(BaseModel):
+    key: str | None = None
+    number: str = ""
+    quote: str = ""  # the words of the text up to and with the number
+
+
+class ProseAnswer(BaseModel):
+    figures: list[ProseFigure] = Field(default_factory=list)
+
+
+def prose_chunks(document: Document, report: Report) -> list[tuple[str, str]]:
+    """(table, text) per question: the lines with digits of the section printing each table the
+    rules did not read, cut at line ends into pieces of at most _CHUNK characters."""
     template = registry().templates[report.meta.template]
-    source = Source(document.text)
-    for table in sorted({template.fields[k].table for k in keys}):
+    chunks = []
+    for table in sorted({template.fields[k].table for k in stated_keys(report)}):
         section = report.sections.get(_TABLE_SECTION[table])
         text = _prose(section or "") or _prose("\n".join(b.text for b in document.paragraphs))
+        piece = ""
+        for line in text.split("\n"):
+            if piece and len(piece) + len(line) > _CHUNK:
+                chunks.append((table, piece))
+                piece = ""
+            piece = f"{piece}\n{line}" if piece else line
+        if piece:
+            chunks.append((table, piece))
+    return chunks
+
+
+def read_prose(document: Document, report: Report, llm: LLM) -> None:
+    """Tables printed only as prose, or as a stream of labels and numbers the rules could not put
+    back in rows: one question per piece of their text (not per number). The model names the field
+    of each printed number with its quote; a figure stands when the quote is in the source with the
+    number in it and the words before the number support that field at least as well as any other
+    of the table's (the model settles ties the words leave: 其他 of a row or of a column)."""
+    source = Source(document.text)
+    template = registry().templates[report.meta.template]
+    prompt = llm.prompt("read_prose")
+    for table, text in prose_chunks(document, report):
+        open_keys = [k for k in stated_keys(report) if template.fields[k].table == table]
+        if not open_keys:
+            continue
+        schema = create_model("ProseFigureChoice", __base__=ProseFigure, key=(_one_of(open_keys) | None, None))
+        answer_schema = create_model("ProseAnswerChoice", __base__=ProseAnswer, figures=(list[schema], []))
+        answer = llm.ask(prompt, {"text": text, "candidates": "\n".join(
+            f"{k}：{template.fields[k].label}" for k in open_keys)}, answer_schema)
+        round_ = LLMRound(task="read_prose", prompt_version=prompt.version)
+        if answer is None or not answer.figures:
+            round_.rejected.append(f"{table}：模型未给出数字")
         table_keys = [k for k in template.keys if template.fields[k].table == table]
-        for number in _PRINTED_NUMBER.finditer(text):
-            scores = field_scores(text, number.start(), table_keys)
-            best = only_supported(scores)
-            if best and best not in report.fields:
-                _read_number(source, report, llm, text, number, scores, best)
+        taken: set[tuple[int, int]] = set()
+        for figure in answer.figures if answer else []:
+            _accept_figure(source, report, figure, table_keys, taken, round_)
+        _record(report, llm, round_)
+
+
+def _accept_figure(source: Source, report: Report, figure: ProseFigure, table_keys: list[str],
+                   taken: set[tuple[int, int]], round_: LLMRound) -> None:
+    value = _number(parse_cell(figure.number).value)
+    named = f"{figure.key} = {figure.number}"
+    if figure.key is None or value is None:
+        round_.rejected.append(f"{named}：没有字段或不是数字，已舍弃")
+        return
+    if figure.key in report.fields:
+        round_.rejected.append(f"{named}：该字段已有数值，已舍弃")
+        return
+    span, why = ground(source, value, figure.quote)
+    if span is None or span in taken:
+        round_.rejected.append(f"{named}：{why or '这个数字已归入别的字段'}，已舍弃")
+        return
+    if figure.key not in best_supported(field_scores(source.text, span[0], table_keys)):
+        round_.rejected.append(f"{named}：数字前的文字说的不是这个字段，已舍弃")
+        return
+    taken.add(span)
+    clause = before(source.text, span[0])[1]
+    report.fields[figure.key] = FieldValue(
+        value=value, method="llm", confidence=LLM_CONFIDENCE,
+        provenance=Provenance(location=Location(start=span[0], end=span[1]),
+                              raw=source.text[span[0]:span[1]], label=clause + source.text[span[0]:span[1]]))
+    if figure.key in report.missing:
+        report.missing.remove(figure.key)
+    round_.accepted[figure.key] = value
 
 
 def field_scores(text: str, start: int, keys: list[str]) -> dict[str, tuple[int, int]]:
@@ -146,38 +213,6 @@ def _row_and_column(clause: str, rows: list[tuple[str, ...]], columns: list[tupl
     applicants' column 其他), so its words name neither."""
     printed = normalize_label(clause)
     return any(printed in names for names in rows) and any(printed in names for names in columns)
-
-
-def _read_number(source: Source, report: Report, llm: LLM, text: str, number: re.Match,
-                 scores: dict[str, tuple[int, int]], best: str) -> None:
-    """The model chooses among the fields the words fit best; its choice stands only when it is
-    the one they fit best of all the table's fields, and the number is found where the text prints it."""
-    template = registry().templates[report.meta.template]
-    ranked = sorted((k for k in scores if any(scores[k])), key=scores.get, reverse=True)[:_PROSE_CANDIDATES]
-    offered = [k for k in template.keys if k in ranked]  # in the template's order: the best is not always first
-    printed = number.group(0)
-    _, sentence = before(text, number.start())
-    prompt = llm.prompt("read_prose")
-    schema = create_model("ProseChoice", __base__=RowChoice, key=(_one_of(offered) | None, None))
-    answer = llm.ask(prompt, {"sentence": sentence + printed, "number": printed,
-                              "candidates": "\n".join(f"{k}：{template.fields[k].label}" for k in offered)}, schema)
-    round_ = LLMRound(task="read_prose", prompt_version=prompt.version)
-    value = _number(parse_cell(printed).value)
-    span, why = ground(source, value, sentence + printed) if value is not None else (None, "不是数字")
-    if answer is None or answer.key is None:
-        round_.rejected.append(f"“{sentence}{printed}”：模型未选字段")
-    elif answer.key != best:
-        round_.rejected.append(f"{answer.key} = {printed}：数字前的文字说的不是这个字段，已舍弃")
-    elif span is None:
-        round_.rejected.append(f"{best} = {printed}：{why}，已舍弃")
-    else:
-        report.fields[best] = FieldValue(
-            value=value, method="llm", confidence=LLM_CONFIDENCE,
-            provenance=Provenance(location=Location(start=span[0], end=span[1]),
-                                  raw=source.text[span[0]:span[1]], label=sentence + printed))
-        report.missing.remove(best)
-        round_.accepted[best] = value
-    _record(report, llm, round_)
 
 
 # ---------------------------------------------------------------------------------------------- read_meta

@@ -12,9 +12,11 @@ import copy
 import hashlib
 import json
 import logging
+import math
 import re
+import time
 from string import Template
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -27,10 +29,36 @@ from service.report import LLMTrace
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=BaseModel)
 _VALIDATION_RETRIES = 2
+_TASKS = {"map_rows": "行名对应", "read_prose": "正文数字", "read_meta": "机关与年度", "reask": "勾稽复核",
+          "whole_report": "整份报告", "draft_section5": "起草第五部分"}
 
 
 class LLMUnavailable(RuntimeError):
     """The endpoint cannot be reached or keeps failing; the rules' result stands."""
+
+
+class BudgetSpent(LLMUnavailable):
+    """The report's budget of seconds or calls is spent; `str(exc)` says which, in Chinese. Not an
+    outage: callers that retry outages (jobs) keep the result."""
+
+
+class Budget:
+    """What one report may still spend on the model: wall seconds from the moment it was made, calls."""
+
+    def __init__(self, seconds: float, calls: int) -> None:
+        self.seconds, self.calls = seconds, calls
+        self.started = time.monotonic()
+
+    def left_seconds(self) -> float:
+        return self.seconds - (time.monotonic() - self.started)
+
+    def spent(self, calls: int) -> str | None:
+        """Why no further call may be made, or None."""
+        if calls >= self.calls:
+            return f"已用完 {self.calls} 次调用"
+        if self.left_seconds() <= 0:
+            return f"已用完 {self.seconds:g} 秒"
+        return None
 
 
 class AnswerCutOff(ValueError):
@@ -41,25 +69,37 @@ class LLM:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
         self.trace = LLMTrace(model=config.model)
-        self._chats: dict[int, ChatOpenAI] = {}
+        self.budget = Budget(config.budget_seconds, config.budget_calls)
+        self.listener: Callable[[str], None] | None = None  # told, in Chinese, what the model is doing
+        self.planned = 0  # questions the chain means to ask this report, for the progress text
+        self._chats: dict[tuple[int, int], ChatOpenAI] = {}
 
-    def _chat(self, max_tokens: int) -> ChatOpenAI:
+    def _chat(self, max_tokens: int, timeout: int) -> ChatOpenAI:
         """A client whose requests carry the answer's bound under the field the provider reads
-        (langchain itself always renames max_tokens to max_completion_tokens)."""
-        if max_tokens not in self._chats:
+        (langchain itself always renames max_tokens to max_completion_tokens), and that waits no
+        longer than `timeout` seconds: what is left of the report's budget, when that is less than
+        the configured timeout (then without retries, which the budget has no room for)."""
+        if (max_tokens, timeout) not in self._chats:
             bound = ({"max_tokens": max_tokens} if self.config.max_tokens_field == "max_completion_tokens"
                      else {"extra_body": {"max_tokens": max_tokens}})
-            self._chats[max_tokens] = ChatOpenAI(
+            retries = self.config.max_retries if timeout >= self.config.timeout else 0
+            self._chats[max_tokens, timeout] = ChatOpenAI(
                 base_url=self.config.base_url, api_key=self.config.api_key, model=self.config.model,
-                timeout=self.config.timeout, max_retries=self.config.max_retries, temperature=0, **bound)
-        return self._chats[max_tokens]
+                timeout=timeout, max_retries=retries, temperature=0, **bound)
+        return self._chats[max_tokens, timeout]
 
     def for_report(self) -> "LLM":
-        """The same clients with a trace of their own: one model serves many reports, and each
-        report's calls and tokens are counted apart."""
+        """The same clients with a trace and a budget of their own: one model serves many reports,
+        and each report's calls, tokens and seconds are counted apart."""
         other = copy.copy(self)
         other.trace = LLMTrace(model=self.config.model)
+        other.budget = Budget(self.config.budget_seconds, self.config.budget_calls)
+        other.planned = 0
         return other
+
+    def tell(self, what: str) -> None:
+        if self.listener is not None:
+            self.listener(what)
 
     def prompt(self, name: str) -> Prompt:
         return Prompt.load(self.config.prompts_dir, name)
@@ -78,6 +118,9 @@ class LLM:
         if cached is not None:
             return cached
         in_request = self.config.schema_in_request if schema_in_request is None else schema_in_request
+        asked = sum(1 for r in self.trace.rounds if r.task == prompt.name) + 1
+        total = max(min(self.planned, self.config.budget_calls), self.trace.calls + 1)
+        self.tell(f"大模型补读 {self.trace.calls + 1}/{total} …（{_TASKS.get(prompt.name, prompt.name)} 第 {asked} 问）")
         answer = self._until_valid(prompt.name, messages, schema, in_request,
                                    max(max_tokens or 0, self.config.max_tokens))
         if answer is not None:
@@ -108,7 +151,12 @@ class LLM:
 
     def _call(self, messages: list[BaseMessage], schema: type[BaseModel], schema_in_request: bool,
               max_tokens: int) -> str:
-        chat = self._chat(max_tokens)
+        why = self.budget.spent(self.trace.calls)
+        if why:
+            raise BudgetSpent(why)
+        left = self.budget.left_seconds()
+        bounded = left < self.config.timeout
+        chat = self._chat(max_tokens, max(1, math.ceil(left)) if bounded else math.ceil(self.config.timeout))
         try:
             if self.config.mode == "json_object":
                 response_format = {"type": "json_object"}
@@ -122,6 +170,11 @@ class LLM:
         except openai.LengthFinishReasonError as exc:
             self._count_usage(exc.completion.usage)
             raise AnswerCutOff(f"answer cut off at {max_tokens} tokens") from exc
+        except openai.APITimeoutError as exc:
+            if bounded:  # the wait was cut to what the budget had left
+                self.trace.calls += 1
+                raise BudgetSpent(f"已用完 {self.budget.seconds:g} 秒") from exc
+            raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
         except openai.OpenAIError as exc:
             raise LLMUnavailable(f"{type(exc).__name__}: {exc}") from exc
         self._count(message)

@@ -25,6 +25,14 @@ class LLMConfig(BaseModel):
     # silently ignore the other name (an unbounded answer then runs to the context's end).
     max_tokens_field: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     cache_dir: Path | None = None
+    # What one report may spend on the model: wall seconds from its first question and requests
+    # (validation re-asks included). When either is spent the rules' result stands, with a note.
+    budget_seconds: float = 300.0
+    budget_calls: int = 60
+    # A capable model is asked for tables printed only as prose or that the rules could not rebuild,
+    # and to mend broken identities; a small one (the bundled 270M) only for the report's issuing
+    # body and year and for a few drifted row labels, which it measurably gets right.
+    capable: bool = True
     prompts_dir: Path = Path(__file__).resolve().parents[2] / "prompts"
 
 

@@ -49,3 +49,29 @@ def stated_keys(report: Report) -> list[str]:
 
 def missing_meta(report: Report) -> list[str]:
     return [name for name in ("agency", "year") if getattr(report.meta, name) is None]
+
+
+_TABLE_NAMES = {"t2": "表二（主动公开）", "t3": "表三（依申请公开）", "t4": "表四（复议诉讼）"}
+_META_NAMES = {"agency": "机关名称", "year": "年度"}
+
+
+def prose_tables(report: Report) -> list[str]:
+    """The tables whose fields are left to prose: printed only in sentences, or not rebuilt by the rules."""
+    template = registry().templates[report.meta.template]
+    return sorted({template.fields[k].table for k in stated_keys(report)})
+
+
+def describe(report: Report, tables: list[str] | None = None, rows: bool = True, meta: bool = True) -> str:
+    """What the rules left open, in Chinese: "表二（主动公开）24 个字段、2 行行名未对应模板"."""
+    template = registry().templates[report.meta.template]
+    stated = stated_keys(report)
+    parts = []
+    if meta:
+        parts += [_META_NAMES[name] for name in missing_meta(report)]
+    if rows and (unplaced := mappable_rows(report)):
+        parts.append(f"{len(unplaced)} 行行名未对应模板（" + "、".join(f"“{r.label}”" for r in unplaced[:3])
+                     + ("等" if len(unplaced) > 3 else "") + "）")
+    for table in tables if tables is not None else prose_tables(report):
+        count = sum(1 for k in stated if template.fields[k].table == table)
+        parts.append(f"{_TABLE_NAMES.get(table, table)} {count} 个字段")
+    return "、".join(parts)

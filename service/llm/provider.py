@@ -5,7 +5,6 @@ The client is made on first use only, so a clean report never starts a server.
 
 from __future__ import annotations
 
-import atexit
 import logging
 from pathlib import Path
 from typing import Callable
@@ -36,5 +35,5 @@ def _make(config: LLMConfig | None, data_dir: Path, bundled: bool):
         except RuntimeError as exc:
             log.warning("bundled model unavailable: %s", exc)
             return None
-        atexit.register(process.terminate)
+        # local.start stops it when this process ends, however it ends
     return LLM(config) if config else None
