@@ -120,3 +120,26 @@ def test_the_cli_exits_3_and_names_the_unread_table(tmp_path) -> None:
     assert done.returncode == 3
     assert "未读出表三" in done.stderr
     assert '"incomplete"' in done.stdout and '"t3"' in done.stdout
+
+
+def test_numbers_whose_blank_cells_left_no_trace_go_where_the_identities_hold() -> None:
+    """Single spaces part the cells and blanks print nothing: only the table's sums tell where the
+    three numbers of 本年新收 stand."""
+    text = ("一、本年新收政府信息公开申请数量 3 1 4\n"
+            "二、上年结转政府信息公开申请数量 0 0 0 0 0 0 0\n"
+            "三、本年度办理结果 （一）予以公开 3 0 0 1 0 0 4\n"
+            "（七）总计 3 0 0 1 0 0 4\n"
+            "四、结转下年度继续办理 0 0 0 0 0 0 0\n")
+    report = extract(load((HEAD + text).encode(), "r.txt"))
+    values = {column: report.values().get(f"t3.new_received.{column}") for column in T3_COLUMNS}
+    assert values == _t3(3, None, None, 1, None, None, 4)
+    assert report.fields["t3.new_received.social_welfare"].provenance.grid == "identities"
+    assert not [row for row in report.unplaced if "本年新收" in row.label]
+
+
+def test_numbers_no_identity_places_stay_unplaced() -> None:
+    text = "某局2021年政府信息公开工作年度报告\n二、主动公开政府信息情况\n行政许可 5\n" + HEAD.split("\n", 1)[1] + \
+        "一、本年新收政府信息公开申请数量 3 1 4\n"  # the row's own sum holds wherever 3 and 1 stand
+    report = extract(load(text.encode(), "r.txt"))
+    assert "t3.new_received.total" not in report.values()
+    assert [row.values for row in report.unplaced] == [["3", "1", "4"]]

@@ -7,7 +7,7 @@ Which table a row belongs to comes from the section headings and from the row's 
 
 from __future__ import annotations
 
-import re
+import itertools
 from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Paragraph
@@ -15,7 +15,7 @@ from service.registry import labels
 from service.extract import stream
 from service.extract.sections import heading_of
 from service.ingest.furniture import is_page_number
-from service.numbers import CellValue, fit_values, parse_cell
+from service.numbers import BLANK, CellValue, fit_values, parse_cell
 from service.registry import Label, Registry, Template, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
@@ -61,6 +61,7 @@ class TableReader:
     t3_rows: list[tuple[_Row, str | None]] = field(default_factory=list)
     t4_values: list[tuple[Cell, CellValue]] = field(default_factory=list)
     t4_blank_rows: list = field(default_factory=list)
+    t3_short: list = field(default_factory=list)  # (row, found, score): fewer numbers than columns
     grids: dict[int, str] = field(default_factory=dict)  # id(cell) → how its text row was rebuilt
     claims: dict[str, str | None] = field(default_factory=dict)  # label → the table it names
     scores: dict[str, float] = field(default_factory=dict)  # label → how well it names some row
@@ -305,6 +306,8 @@ class TableReader:
         columns = self.reg.table3_columns
         values = fit_values(row.values, len(columns))
         if values is None:
+            if len(row.values) < len(columns) and (named := self._t3_row(row.label))[0]:
+                self.t3_short.append((row, *named))  # blank cells that left no trace: placed at the end
             return self._unplace(row, "t3", f"表三应有 {len(columns)} 列数值，此行有 {len(row.values)} 个")
         found, score = self._t3_row(row.label)
         self.t3_rows.append((row, found.key if found else None))
@@ -329,6 +332,45 @@ class TableReader:
         return found, score
 
     def _finish_t3(self) -> None:
+        self._place_by_position()
+        self._place_by_identities()
+
+    def _place_by_identities(self) -> None:
+        """Rows of table 3 that print fewer numbers than it has columns, with nothing to show where
+        the blank cells were: their numbers go, in order, under the columns for which the most of
+        the table's identities hold with the rows already read; only a single best placement is
+        taken, and its cells say so in provenance ("identities")."""
+        for row, found, score in self.t3_short:
+            keys = [f"t3.{found.key}.{column.key}" for column in self.reg.table3_columns]
+            if any(key in self.fields for key in keys):
+                continue
+            ranked = sorted(((self._identities_held(dict(zip(chosen, row.values)), keys), chosen)
+                             for chosen in itertools.combinations(keys, len(row.values))), reverse=True)
+            if not ranked or not ranked[0][0] or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+                continue
+            placed = dict(zip(ranked[0][1], row.values))
+            for key in keys:
+                cell, value = placed.get(key) or (Cell(text="", row=0, col=0, location=row.values[0][0].location), BLANK)
+                self.grids[id(cell)] = "identities"
+                self._put(key, cell, value, row.label, _FALLBACK_CONFIDENCE)
+            self.unplaced = [u for u in self.unplaced if u.location != (row.labels[0] if row.labels else row.values[0][0]).location]
+
+    def _identities_held(self, placed: dict, row_keys: list[str]) -> int:
+        """How many identities over the row's cells hold (its other cells blank, 0), among those
+        whose cells outside the row are all read."""
+        def value(key: str):
+            if key in row_keys:
+                return (placed[key][1].value or 0) if key in placed else 0
+            return self.fields[key].value or 0
+
+        held = 0
+        for identity in self.template.identities:
+            keys = (*identity.lhs, *identity.rhs)
+            if any(k in row_keys for k in keys) and all(k in row_keys or k in self.fields for k in keys):
+                held += sum(map(value, identity.lhs)) == sum(map(value, identity.rhs))
+        return held
+
+    def _place_by_position(self) -> None:
         """Place unrecognised table 3 rows by position when the gap they sit in fits exactly."""
         order = [r.key for r in self.template.table3_rows]
         filled = {key for _, key in self.t3_rows if key}
