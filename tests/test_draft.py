@@ -77,7 +77,7 @@ def test_draft_has_structure_length_and_label(drafted) -> None:
     assert result.draft.startswith("（一）存在的主要问题") and "（二）改进情况" in result.draft
     assert all(c.passed for c in result.checks), [c.message for c in result.checks if not c.passed]
     assert result.method == "fallback" and result.label.startswith("离线草稿")
-    assert {c.id for c in result.citations} <= {f.id for f in result.findings}
+    assert {c.id for c in result.citations} <= {f.id for f in result.findings} | {e.id for e in result.examples}
 
 
 def test_the_reports_own_section_five_is_never_input(drafted) -> None:
@@ -99,8 +99,8 @@ def test_a_draft_too_like_last_years_is_written_again() -> None:
     wording repeats too much of it, so the draft is worded again until it is under the limit."""
     hongze = [d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024"][0]
     report, last_year = extracted(hongze), extracted(previous_dir(hongze))
-    adopted = last_year.model_copy(update={"sections": {PROBLEMS: draft(last_year).draft}})
     first_wording = draft(report, last_year).draft
+    adopted = last_year.model_copy(update={"sections": {PROBLEMS: first_wording}})
     assert overlap(first_wording, adopted.sections[PROBLEMS]) > MAX_OVERLAP
     result = draft(report, adopted)
     check_ = next(c for c in result.checks if c.name == "overlap_previous")
@@ -111,7 +111,8 @@ def test_a_draft_too_like_last_years_is_written_again() -> None:
 def test_a_draft_that_cannot_be_reworded_enough_is_flagged() -> None:
     hongze = [d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024"][0]
     report = extracted(hongze)
-    every_wording = "\n".join(fallback.compose(collect(report), v) for v in range(fallback.VARIANTS))
+    facts = collect(report)
+    every_wording = "\n".join(fallback.compose(facts, v, report.meta.agency) for v in range(fallback.VARIANTS))
     result = draft(report, history=[_with_text(report, every_wording)])
     assert result.flags == ["内容雷同"] and not result.checks[1].passed and "内容雷同" in result.checks[1].message
 

@@ -17,7 +17,7 @@ _CITATION = re.compile(r"\[(?:[FP]\d+)(?:[,，]\s*[FP]\d+)*\]")
 _ENUMERATOR = re.compile(r"^\s*\d+[.、．]\s*", re.M)  # "1. " starting a list item is not a figure
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NOT_TEXT = re.compile(r"[\s\W_]+")  # whitespace and punctuation do not make two texts alike
-_SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
+SENTENCE = re.compile(r"[^。；！？\n]+[。；！？]?")
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．", "0123456789.")
 
 
@@ -52,7 +52,7 @@ def drop_ungrounded(text: str, allowed: set[float]) -> str:
     """The draft without the sentences that state a number the facts do not hold."""
     lines = []
     for line in text.splitlines():
-        kept = "".join(s for s in _SENTENCE.findall(line) if not ungrounded(s, allowed))
+        kept = "".join(s for s in SENTENCE.findall(line) if not ungrounded(s, allowed))
         if kept.strip() and not _ENUMERATOR.fullmatch(kept):
             lines.append(kept)
     return "\n".join(lines)

@@ -1,82 +1,126 @@
-"""The offline draft: section 五 assembled from the facts without a model, labelled as such.
+"""The offline draft: section 五 written from the catalogue (`catalogue.py`) without a model, labelled as such.
 
-Problems are the facts marked `problem`, each cited; improvements pair each problem with what an
-office typically does about it. The fixed words carry no figure, so every number comes from a fact.
-Every fixed phrase has several wordings: `variant` picks them, so a draft that reads too much like
-last year's text can be written again differently.
+`plan` picks the problems: first those this year's figures evidence (each citing its fact), then one
+the agency's own earlier section 五 named (citing that text), then, only to reach two, common ones
+no figure can evidence (marked so in the plan). Every problem gets one improvement that answers it.
+Wordings are chosen by the agency's name, so two bodies with the same figures get different text, and
+by `variant`, so a draft reading too much like the agency's earlier text can be written again.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
+
+from service.agency import parse_agency
+from service.draft.catalogue import PATTERNS, STANDING, TOPICS, problems_part, topics_in
 from service.draft.checks import HEADINGS
 from service.draft.facts import Fact
 
-LABEL = "离线草稿：依据本年数据和检查结果自动拼写，请修改后使用"
+LABEL = "离线草稿：依据本年数据和问题目录自动拼写，请修改后使用"
+VARIANTS = 3  # wordings per phrase
+MAX_PROBLEMS = 4
+MIN_PROBLEMS = 2
+_ORDINALS = "一二三四五六七八九十"
 
-_INTRO = (
-    "对照本年数据和检查结果，工作中仍存在以下不足：",
-    "从本年统计数据和年报检查情况看，还有以下方面需要改进：",
-    "结合本年各项数据分析，政府信息公开工作仍有短板：",
+
+@dataclass(frozen=True)
+class Planned:
+    topic: str  # a catalogue topic id
+    pattern: str | None  # the catalogue pattern, when figures evidence it
+    fact: Fact | None  # the evidencing fact
+    basis: str  # "figures" | "earlier_report" | "common"
+    cite: str | None = None  # the fact or passage id cited
+
+
+def _seed(agency: str, *parts: str) -> int:
+    """Stable per agency: 淮安市洪泽区人民政府 and 洪泽区人民政府 are one agency and get the same wordings."""
+    key = parse_agency(agency).key if agency else ""
+    return int(hashlib.sha1("|".join((key, *parts)).encode()).hexdigest()[:8], 16)
+
+
+def _pick(options: tuple[str, ...], agency: str, key: str, variant: int) -> str:
+    return options[(_seed(agency, key) + variant) % len(options)]
+
+
+def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = ()) -> list[Planned]:
+    """The problems a draft states. `earlier`: the agency's own earlier section 五 texts as (id, text), newest first."""
+    by_kind: dict[str, Fact] = {}
+    for fact in facts:
+        by_kind.setdefault(fact.kind, fact)
+    by_id = {f.id: f for f in facts}
+    chosen: list[Planned] = []
+    for pattern in PATTERNS:
+        if len(chosen) >= MAX_PROBLEMS or any(p.topic == pattern.topic for p in chosen):
+            continue
+        fact = pattern.when({**by_kind, **by_id})
+        if fact is not None:
+            chosen.append(Planned(pattern.topic, pattern.id, fact, "figures", fact.id))
+    if earlier and len(chosen) < MAX_PROBLEMS:
+        passage_id, text = earlier[0]
+        named = [t for t in TOPICS if t in topics_in(problems_part(text)) and all(p.topic != t for p in chosen)]
+        if named:
+            topic = min(named, key=lambda t: _seed(agency, t))
+            chosen.append(Planned(topic, None, None, "earlier_report", passage_id))
+    for topic in sorted(STANDING, key=lambda t: _seed(agency, "standing", t)):
+        if len(chosen) >= MIN_PROBLEMS:
+            break
+        if all(p.topic != topic for p in chosen):
+            chosen.append(Planned(topic, None, None, "common"))
+    return chosen
+
+
+def _we(agency: str) -> str:
+    for ending, we in (("街道办事处", "我街道"), ("办事处", "我处"), ("办公厅", "我厅"), ("办公室", "我办"), ("人民政府", "我单位"),
+                       ("局", "我局"), ("委员会", "我委"), ("委", "我委"), ("区", "我区"), ("县", "我县"), ("镇", "我镇"),
+                       ("乡", "我乡"), ("市", "我市"), ("厅", "我厅"), ("中心", "我中心")):
+        if agency.endswith(ending):
+            return we
+    return "本机关"
+
+
+_OPENINGS = (
+    "{we}政府信息公开工作总体平稳，但对照条例要求和本年数据，仍有以下不足：",
+    "从本年度的统计数据看，{we}政府信息公开工作还存在一些薄弱环节：",
+    "回顾本年度工作，{we}在政府信息公开方面仍有差距，主要表现在：",
 )
-_MEASURES = {
-    "not_held": ("加强申请指引和答复说明，对不属于本机关掌握的信息告知申请人相关机关及联系方式",
-                 "完善申请受理前的沟通机制，引导申请人向掌握信息的机关提出申请",
-                 "在政府信息公开指南中细化本机关职责范围，减少误投申请"),
-    "carried_forward": ("加快在办申请的办理进度，严格在法定期限内答复",
-                        "建立在办申请台账，逐件跟踪办理时限，确保按期答复",
-                        "对跨年度办理的申请加强督办，防止超期答复"),
-    "disclosed": ("严格依法界定不予公开的范围，能公开的尽量公开，不能公开的充分说明理由",
-                  "加强对不予公开、无法提供答复的审核把关，做到依据充分、说理清楚",
-                  "坚持以公开为常态、不公开为例外，提升依申请公开的答复质量"),
-    "review_litigation": ("规范依申请公开答复的程序和法律依据，降低被复议、诉讼纠错的风险",
-                          "加强对被纠错案件的分析研判，完善答复文书模板和内部审核",
-                          "聘请法律顾问参与疑难申请的研判，提升答复的规范性"),
-    "check_errors": ("建立年报数据复核机制，发布前逐项核对表格勾稽关系",
-                     "年报编制实行专人填报、专人复核，确保表格数据前后一致",
-                     "对照年报模板逐项校验统计口径，杜绝数据错填漏填"),
-    "text_mismatch": ("核对正文数字与统计表格，确保前后一致",
-                      "年报正文引用的数据统一取自统计表格，发布前交叉核对",
-                      "完善年报审核流程，重点核对正文与表格中的数字"),
-    "blank_cells": ("按模板要求填写统计表格，没有数量的栏目填写 0",
-                    "规范统计表格填报，不留空白栏目",
-                    "对照模板逐栏填报，确保统计表格完整"),
-}
-_GENERAL_PROBLEMS = (
-    "政府信息公开工作的主动性和精细化水平仍需提升",
-    "信息公开工作的规范化、标准化程度与群众期待相比仍有差距",
-    "政务公开工作的深度和广度仍需进一步拓展",
+_TURNS = (
+    "针对上述问题，下一步将重点抓好以下工作：",
+    "对照存在的不足，{we}将从以下方面加以改进：",
+    "下一步，{we}将聚焦上述问题，着力做好以下工作：",
 )
-_GENERAL_MEASURES = (
-    ("继续落实《中华人民共和国政府信息公开条例》，加强业务培训和监督检查",
-     "加强政府信息公开工作人员的业务培训，提升依法公开的能力",
-     "健全政府信息公开工作机制，压实各科室的公开责任"),
-    ("围绕群众关切加大主动公开力度，提升政策解读的针对性和可读性",
-     "丰富政策解读形式，及时回应社会关切",
-     "优化政府网站信息公开专栏，方便公众查找和获取信息"),
-)
+_CARRIED = ("，往年报告已指出这一问题，仍需持续改进", "，这是往年报告提出的问题，整改还需持续用力",
+            "，往年报告中已有反映，尚需进一步整改")
+_PATTERNS = {p.id: p for p in PATTERNS}
 
 
-def _pick(options: tuple[str, ...], variant: int, offset: int = 0) -> str:
-    return options[(variant + offset) % len(options)]
-
-
-def _cite(fact: Fact) -> str:
-    return f"{fact.text}[{fact.id}]"
-
-
-def compose(facts: list[Fact], variant: int = 0) -> str:
-    problems = [f for f in facts if f.problem]
-    lines = [HEADINGS[0], f"{_cite(facts[0])}。{_pick(_INTRO, variant)}"]
-    if problems:
-        lines += [f"{i}. {_cite(f)}。" for i, f in enumerate(problems, start=1)]
+def _problem(item: Planned, agency: str, variant: int) -> str:
+    topic = TOPICS[item.topic]
+    if item.pattern and item.fact:
+        wording = _pick(_PATTERNS[item.pattern].problems, agency, item.pattern, variant)
+        text = wording.format(**item.fact.numbers, topic=item.fact.label) + (
+            "（总计栏空白，按分项相加）" if item.fact.summed else "")
     else:
-        lines.append(f"1. {_pick(_GENERAL_PROBLEMS, variant)}。")
-    lines.append(HEADINGS[1])
-    items = [f"针对{f.topic}[{f.id}]，{_pick(_MEASURES[f.kind], variant, i)}"
-             for i, f in enumerate(problems) if f.kind in _MEASURES]
-    items += [_pick(options, variant, i) for i, options in enumerate(_GENERAL_MEASURES)]
-    lines += [f"{i}. {item}。" for i, item in enumerate(items, start=1)]
-    return "\n".join(lines)
+        text = _pick(topic.plain, agency, topic.id, variant)
+        if item.basis == "earlier_report":
+            text += _pick(_CARRIED, agency, "carried", variant)
+    return text + (f"[{item.cite}]" if item.cite else "")
 
 
-VARIANTS = max(len(o) for o in (_INTRO, _GENERAL_PROBLEMS, *_MEASURES.values(), *_GENERAL_MEASURES))
+def _measure(item: Planned, agency: str, variant: int) -> str:
+    measures = (_PATTERNS[item.pattern].measures if item.pattern else ()) or TOPICS[item.topic].measures
+    return _pick(measures, agency, f"measure:{item.topic}", variant)
+
+
+def compose(facts: list[Fact], variant: int = 0, agency: str = "", earlier: list[tuple[str, str]] = (),
+            planned: list[Planned] | None = None) -> str:
+    planned = plan(facts, agency, earlier) if planned is None else planned
+    we = _we(agency or "")
+    lead = next((f for f in facts if f.kind == "requests"), None)
+    opening = _pick(_OPENINGS, agency, "opening", variant).format(we=we)
+    if lead is not None and all(p.fact is not lead for p in planned):
+        opening = f"{lead.text}[{lead.id}]。{opening}"
+    problems = "；".join(f"{_ORDINALS[i]}是{_problem(p, agency, variant)}" for i, p in enumerate(planned))
+    measures = "".join(f"{_ORDINALS[i]}是{_measure(p, agency, variant)}。" for i, p in enumerate(planned))
+    turn = _pick(_TURNS, agency, "turn", variant).format(we=we)
+    return "\n".join([HEADINGS[0], f"{opening}{problems}。", HEADINGS[1], f"{turn}{measures}"])

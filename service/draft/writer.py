@@ -34,11 +34,14 @@ class Answer(BaseModel):
     improvements: list[Sentence] = Field(default_factory=list)
 
 
-def _items(sentences: list[Sentence], known: set[str], allowed: set[float]) -> list[str]:
-    """Numbered lines; the model's own numbering and citation marks give way to the checked `cites`."""
+def _items(sentences: list[Sentence], known: set[str], allowed: set[float], dropped: list[str] | None = None) -> list[str]:
+    """Numbered lines; the model's own numbering and citation marks give way to the checked `cites`.
+    A sentence stating a number no fact holds is left out (and added to `dropped`)."""
     out = []
     for sentence in sentences:
         text = _MARKS.sub("", sentence.text.strip()).rstrip("。；;.， ")
+        if text and ungrounded(text, allowed) and dropped is not None:
+            dropped.append(text)
         if not text or ungrounded(text, allowed):
             continue
         cites = [c for c in dict.fromkeys(sentence.cites) if c in known]
@@ -46,9 +49,9 @@ def _items(sentences: list[Sentence], known: set[str], allowed: set[float]) -> l
     return out
 
 
-def compose(answer: Answer, known: set[str], allowed: set[float]) -> str:
-    return "\n".join([HEADINGS[0], *_items(answer.problems, known, allowed),
-                      HEADINGS[1], *_items(answer.improvements, known, allowed)])
+def compose(answer: Answer, known: set[str], allowed: set[float], dropped: list[str] | None = None) -> str:
+    return "\n".join([HEADINGS[0], *_items(answer.problems, known, allowed, dropped),
+                      HEADINGS[1], *_items(answer.improvements, known, allowed, dropped)])
 
 
 def _variables(report: Report, facts: list[Fact], examples: Examples, feedback: str) -> dict[str, str]:
@@ -60,8 +63,9 @@ def _variables(report: Report, facts: list[Fact], examples: Examples, feedback: 
             "own": listing(examples.own, "（无）"), "similar": listing(examples.similar, "（无）"), "feedback": feedback}
 
 
-def write(llm: LLM, report: Report, facts: list[Fact], examples: Examples) -> tuple[str, int] | None:
-    """The least copying of up to three drafts and how many were asked for; None if the model gave none.
+def write(llm: LLM, report: Report, facts: list[Fact], examples: Examples) -> tuple[str, int, int] | None:
+    """The least copying of up to three drafts, how many were asked for and how many of its sentences were
+    dropped for an ungrounded number; None if the model gave none.
 
     Raises the client's LLMUnavailable when the endpoint cannot be reached.
     """
@@ -69,18 +73,19 @@ def write(llm: LLM, report: Report, facts: list[Fact], examples: Examples) -> tu
     known = {f.id for f in facts} | {e.id for e in examples.all()}
     allowed = grounded_numbers(facts)
     earlier = examples.own_texts()
-    best: tuple[str, float, int] | None = None
+    best: tuple[str, float, int, int] | None = None
     feedback = ""
     for attempt in range(1, _ATTEMPTS + 1):
         answer = llm.ask(prompt, _variables(report, facts, examples, feedback), Answer)
         if answer is None:
             break
-        text = compose(answer, known, allowed)
+        dropped: list[str] = []
+        text = compose(answer, known, allowed, dropped)
         worst = max((overlap(text, t) for t in earlier.values()), default=0.0)
         if best is None or worst < best[1]:
-            best = (text, worst, attempt)
+            best = (text, worst, attempt, len(dropped))
         if worst <= MAX_OVERLAP:
             break
         feedback = (f"\n上一稿与本机关往年第五部分的 8 字重合率为 {worst:.0%}，超过 30%（内容雷同）。"
                     "请换用不同的表述重写，不要沿用往年的句子。\n")
-    return (best[0], best[2]) if best else None
+    return (best[0], best[2], best[3]) if best else None
