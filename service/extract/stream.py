@@ -3,15 +3,18 @@
 Text pasted out of Word or a web page, a reader tool's capture or a PDF-to-text dump keeps a table
 only as a stream: labels and numbers in reading order with *something* between the cells (line
 breaks, empty lines, tabs, bars, runs of spaces, any separator character). This module cuts that
-stream into tokens and rebuilds rows; the reader (tables.TableReader) says how many numbers the row
-a label names must hold, and the row's cells are taken under the first reading that gives that many:
+stream into tokens and rebuilds rows; the reader (tables.TableReader) says how many cells the row a
+label names holds, and the row's cells are taken under the first reading that gives that many:
 
 1. `dense`: the printed numbers and blank marks alone (every cell printed something);
-2. `separator`: blank cells that printed nothing are counted from the separators: the separator that
-   most often stands between two cells of a row is the unit, and a gap holding k units holds k - 1
-   empty cells ("\t\t", "|  |", an empty line between one-cell lines);
+2. `separator`: blank cells that printed nothing are counted from the separators: the unit is the
+   separator that explains most gaps as repeats of it (of the likeliest few, the one under which most
+   rows get their template's number of cells), and a gap holding k units holds k - 1 empty cells
+   ("\t\t", "|  |", one more empty line between one-cell lines);
 3. `columns`: where empty cells vanished altogether (columns aligned with spaces), the numbers of a
-   short row are placed under the columns that the table's complete rows occupy on the line.
+   short row are placed under the columns that the table's complete rows occupy on the line, or that
+   its header cells name.
+(The reader places what none of these can by the table's identities: `tables._place_by_identities`.)
 
 A token never depends on a layout name: separators are any run of whitespace or of separator
 symbols, a label glued to its first number ("行政许可5") is cut before the number, and lines that are
@@ -45,9 +48,9 @@ _WIDE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in (
 _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces, U+3000, U+00A0, \r
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
 _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
-# A bracketed annotation, also one cut by a line break on either side.
 _COLUMN_GAP = re.compile(r"^ {2,}$")  # columns aligned with spaces, as PDF-to-text tools print them
 _CELL_GAP = re.compile(r"\S(?:\t|[ \u3000]{2,}|[|｜¦┃│‖])\S")
+# A bracketed annotation, also one cut by a line break on either side.
 _BRACKETED = re.compile(r"[（(][^（()）]*(?:[)）]|$)|^[^（()）]*[)）]")
 _COUNTED = re.compile(r"\d\s+(?:件|条|个|项|次|人次|起|家|份|篇|期|场|笔|万元|元)(?:\s|$|[\u4e00-\u9fff])")
 _MAX_LABEL = 60
@@ -96,7 +99,6 @@ class Segment:
 class Stream:
     """The tokens of a run of text lines and what separates cells in it."""
 
-    document: Document
     tokens: list[Token]
     gaps: list[str]  # gaps[i] stands between tokens[i] and tokens[i + 1]; the last closes the run
     lines: list[str] = field(default_factory=list)  # each line as printed, separators and all
@@ -126,7 +128,6 @@ class Stream:
         if not _SPACE_ONLY.match(gap):
             return _SPACES.sub("", gap) or " "
         return "\u3000" if gap.strip("\u3000") == "" else " "
-
 
 
 def opens_note(text: str, in_note: bool) -> bool:
@@ -169,7 +170,7 @@ def stream(document: Document, lines: list[Paragraph], end: int,
         if a.text == "无" and b.is_label and a.line == b.line and _SPACE_ONLY.match(gap):
             a.value = NOT_A_VALUE  # the first character of a spaced-out label ("无 法提供"), not a blank cell
     tail = _without_furniture(document.text[tokens[-1].end:end]) if tokens else ""
-    base = Stream(document, tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
+    base = Stream(tokens, gaps, lines=[_raw_line(document.text, p) for p in lines])
     _learn_layout(base)
     units = _units(base)
     if len(units) == 1:
@@ -310,7 +311,7 @@ def _segments(s: Stream) -> Iterator[Segment]:
 @dataclass
 class Reading:
     values: list[tuple[Cell, CellValue]]
-    how: str  # dense, separator or columns
+    how: str  # dense, separator or columns (Provenance.grid)
 
 
 def _cell(token: Token) -> tuple[Cell, CellValue]:
@@ -478,5 +479,5 @@ def below(upper: list[Token], lower: list[Token]) -> bool:
 
 def line_mates(s: Stream, tokens: list[Token]) -> list[Token]:
     """The other tokens printed on the lines of `tokens`."""
-    lines = {t.line for t in tokens}
-    return [t for t in s.tokens if t.line in lines and t not in tokens]
+    lines, own = {t.line for t in tokens}, {t.index for t in tokens}
+    return [t for t in s.tokens if t.line in lines and t.index not in own]
