@@ -96,33 +96,39 @@ def read_input(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def llm_factory(mode: "LLMMode"):
-    """The model for `--llm`: configured by NIANBAO_LLM_* or the bundled local one, made on demand."""
+def llm_factory(mode: "LLMMode", progress=None):
+    """The model for `--llm`: configured by NIANBAO_LLM_* or the bundled local one, made on demand;
+    `progress` (a service.llm.progress.ConsoleProgress) is told what the model is doing."""
     if mode is LLMMode.off:
         return None
-    made = []
 
-    def make():
-        if not made:  # the settings and the model client are read when the rules leave a gap, not before
-            from service.llm.provider import factory
-            from service.settings import Settings
+    def make():  # the settings and the model client are read when the rules leave a gap, not before
+        from service.llm.provider import factory
+        from service.settings import Settings
 
-            settings = Settings()
-            made.append(factory(settings.llm_config(), settings.data_dir))
-        return made[0]()
+        settings = Settings()
+        return factory(settings.llm_config(), settings.data_dir, listener=progress)
 
-    return make
+    from service.llm.provider import Deferred
+
+    return Deferred(make)
 
 
 def extract_path(path: Path, mode: "LLMMode" = None) -> Report:
     mode = mode or LLMMode.off
+    from service.llm.progress import ConsoleProgress
+
+    progress = ConsoleProgress(stderr_console) if mode is not LLMMode.off else None
     try:
         if mode is LLMMode.only:
-            return pipeline.read_llm_only(read_input(path), path.name, llm_factory(mode))[1]
-        return pipeline.extract_bytes(read_input(path), path.name, llm_factory(mode))
+            return pipeline.read_llm_only(read_input(path), path.name, llm_factory(mode, progress))[1]
+        return pipeline.extract_bytes(read_input(path), path.name, llm_factory(mode, progress))
     except pipeline.InputError as exc:
         logging.getLogger("nianbao").info("rejected %s: %s", path, exc)
         fail(exc.message)
+    finally:
+        if progress is not None:
+            progress.close()
 
 
 @app.callback()
@@ -147,6 +153,13 @@ def extract_command(
         from service.tables_view import print_report
 
         print_report(report, stdout_console())
+    if report.llm is not None:  # what the model read, or why it read nothing more
+        cached = f"（另 {report.llm.cached} 问用了缓存的回答）" if report.llm.cached else ""
+        err.print(f"大模型（{report.llm.model}）：{report.llm.calls} 次调用{cached}，补读 "
+                  f"{sum(len(r.accepted) for r in report.llm.rounds)} 项" + (f"；{report.llm.note}" if report.llm.note else ""),
+                  highlight=False, soft_wrap=True)
+    for warning in (w for w in report.warnings if "大模型" in w):
+        err.print(f"[yellow]提示：[/yellow]{warning}", highlight=False, soft_wrap=True)
     if report.missing:
         err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到", highlight=False)
         for table in report.incomplete:

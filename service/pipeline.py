@@ -58,12 +58,17 @@ def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> tuple[Document
 
 def _assist(document: Document, report: Report, llm: LLMFactory) -> Report:
     from service.llm import assist, needs_llm
+    from service.llm.gaps import small_model_note, small_tasks
 
     if not needs_llm(report):
         return report
+    if getattr(llm, "capable", True) is False and not small_tasks(report):
+        report.warnings.append(small_model_note(report))  # nothing the bundled model may do: not started
+        return report
     model = llm()
     if model is None:
-        report.warnings.append("未配置大模型，规则未能读取的内容保持空缺")
+        why = getattr(llm, "why", None) or "未配置大模型"
+        report.warnings.append(f"{why}，规则未能读取的内容保持空缺")
         return report
     return assist(document, report, model.for_report())[0]
 

@@ -173,3 +173,39 @@ def test_progress_is_told_per_question() -> None:
         llm.listener = told.append
         assist(document, report, llm)
     assert told == [f"大模型补读 {i}/3 …（行名对应 第 {i} 问）" for i in (1, 2, 3)]
+
+
+# ---------------------------------------------------------------------------------------------- the command line
+def _cli(path, endpoint, tmp_path, **environment):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_")},
+           "NIANBAO_DATA_DIR": str(tmp_path / "data"), "NIANBAO_LLM_BASE_URL": endpoint.base_url,
+           "NIANBAO_LLM_MODEL": "scripted", **environment}
+    return subprocess.run([str(Path(sys.executable).parent / "nianbao"), "extract", str(path), "--llm", "auto"],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_the_cli_shows_the_model_s_progress_and_what_it_read(tmp_path) -> None:
+    rendering = drift.make(GOLD, "drift", "html")
+    path = tmp_path / rendering.filename
+    path.write_bytes(rendering.data)
+    with scripted(right) as endpoint:
+        done = _cli(path, endpoint, tmp_path)
+    assert done.returncode in (0, 3), done.stderr
+    assert "大模型补读 1/3 …（行名对应 第 1 问）" in done.stderr and "大模型补读 3/3" in done.stderr
+    assert "3 次调用，补读 " in done.stderr
+    assert json.loads(done.stdout)["llm"]["calls"] == 3
+
+
+def test_a_small_endpoint_is_not_even_asked_when_only_prose_is_left(tmp_path) -> None:
+    rendering = drift.make(GOLD, "prose_only", "html")
+    path = tmp_path / rendering.filename
+    path.write_bytes(rendering.data)
+    with scripted(right) as endpoint:
+        done = _cli(path, endpoint, tmp_path, NIANBAO_LLM_CAPABLE="false")
+    assert endpoint.requests == [] and done.returncode == 3
+    assert "请配置大模型端点 NIANBAO_LLM_*" in done.stderr and "表二" in done.stderr

@@ -37,24 +37,20 @@ def __getattr__(name: str):
     return module if _LAZY[name] is None else getattr(module, name)
 
 
-NEEDS_ENDPOINT = "请配置大模型端点 NIANBAO_LLM_*"
-
-
 def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> tuple[Report, list[Finding]]:
     """Never makes a rule-read value worse: the model only fills gaps and mends unsure cells, within
     the report's budget (`llm.budget`), and is asked only what it can answer (`llm.config.capable`)."""
     from service.check import check
     from service.llm.chain import map_rows, prose_chunks, read_meta, read_prose, reask
     from service.llm.client import BudgetSpent, LLMUnavailable
-    from service.llm.gaps import describe, mappable_rows, missing_meta, prose_tables
+    from service.llm.gaps import describe, mappable_rows, missing_meta, prose_tables, small_model_note
 
     report.llm = llm.trace
     capable = llm.config.capable
     tables = prose_tables(report)
     notes = []
     if tables and not capable:
-        notes.append(f"{describe(report, tables, rows=False, meta=False)}只以文字印出或规则未能还原表格，"
-                     f"本地小模型读不准，未读；{NEEDS_ENDPOINT}")
+        notes.append(small_model_note(report))
     llm.planned = (bool(missing_meta(report)) + len(mappable_rows(report))
                    + (len(prose_chunks(document, report)) if capable else 0))
     try:

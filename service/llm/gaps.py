@@ -75,3 +75,17 @@ def describe(report: Report, tables: list[str] | None = None, rows: bool = True,
         count = sum(1 for k in stated if template.fields[k].table == table)
         parts.append(f"{_TABLE_NAMES.get(table, table)} {count} 个字段")
     return "、".join(parts)
+
+
+NEEDS_ENDPOINT = "请配置大模型端点 NIANBAO_LLM_*"
+
+
+def small_tasks(report: Report) -> bool:
+    """Work a small model may do: the body or the year, rows whose labels drifted."""
+    return bool(missing_meta(report) or mappable_rows(report))
+
+
+def small_model_note(report: Report) -> str:
+    """Why the tables left to prose are not read with the bundled model."""
+    return (f"{describe(report, prose_tables(report), rows=False, meta=False)}只以文字印出或规则未能还原表格，"
+            f"本地小模型读不准，未读；{NEEDS_ENDPOINT}")
