@@ -18,15 +18,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 
 from service import __version__, pipeline
-from service.api import views
+from service.api import drafting, views
 from service.api.models import (
     ERRORS, EVENT_SCHEMA, Check, Corrections, Error, ErrorItem, FlatReport, Health, Layout, ProgressEvent, ReportDetail,
     ReportList, Source, Submitted,
 )
-from service.check import Finding
-from service.draft import Draft, draft
+from service.draft import Draft
 from service.ingest import LOADERS, format_of
-from service.jobs import Jobs, ReportJob, effective_report
+from service.jobs import Jobs, ReportJob
 from service.jobs.uploads import Upload, UploadRejected, expand
 from service.report import FlatInputError
 from service.settings import Settings
@@ -252,9 +251,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job = job_or_404(report_id)
         if job.status != "done":
             raise HTTPException(409, detail="报告尚未处理完成，暂不能起草")
-        previous = jobs.previous_year(job)
-        result = draft(effective_report(job), effective_report(previous) if previous else None,
-                       [Finding.model_validate(f) for f in job.findings or []]).model_dump()
+        result = drafting.draft_job(job, jobs, settings)  # the configured model and the store, as the CLI
         jobs.save_draft(report_id, result)
         return result
 

@@ -7,6 +7,8 @@ import io
 
 from openpyxl import Workbook
 
+from service.api.drafting import with_staleness
+from service.draft.checks import plain
 from service.jobs import ReportJob, effective_report
 from service.registry import TABLE_NAMES, TABLE_TITLES, registry
 
@@ -28,7 +30,7 @@ def detail(job: ReportJob) -> dict:
     report = effective_report(job)
     out = {**summary(job), "meta": None, "fields": {}, "provenance": {}, "findings": job.findings or [],
            "missing": [], "unplaced": [], "warnings": [], "sections": {}, "corrections": job.corrections or {},
-           "draft": job.draft}
+           "draft": with_staleness(job.draft, report)}
     if report is None:
         return out
     out.update(
@@ -60,11 +62,23 @@ def _field_rows(job: ReportJob) -> list[list]:
     return rows
 
 
+def _draft_row(job: ReportJob) -> list | None:
+    """Section 五 as drafted, in words only (no [F1] marks), as one more row of the export."""
+    if not job.draft:
+        return None
+    saved = with_staleness(job.draft, effective_report(job))
+    label = saved["label"] + ("（数据已修改，草稿已过时，请重新生成）" if saved.get("stale") else "")
+    return ["draft.problems_and_improvements", "五", "存在的主要问题及改进情况（草稿）", label,
+            saved.get("text") or plain(saved["draft"]), saved["method"], "", "", "", "", ""]
+
+
 def to_csv(job: ReportJob) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(_COLUMNS)
     writer.writerows(_field_rows(job))
+    if (row := _draft_row(job)) is not None:
+        writer.writerow(row)
     return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel open Chinese CSV correctly
 
 
@@ -80,6 +94,14 @@ def to_xlsx(job: ReportJob) -> bytes:
     for f in job.findings or []:
         suggestion = f["suggestions"][0]["reason"] if f["suggestions"] else ""
         findings.append([f["rule"], f["severity"], f["message"], " ".join(f["fields"]), suggestion])
+    if (row := _draft_row(job)) is not None:
+        sheet = book.create_sheet("第五部分草稿")
+        sheet.append(["label", row[3]])
+        sheet.append(["method", row[5]])
+        for paragraph in row[4].splitlines():
+            sheet.append(["text", paragraph])
+        for citation in job.draft.get("citations", []):
+            sheet.append(["citation", f"{citation['id']}：{citation['text']}"])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

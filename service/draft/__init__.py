@@ -79,8 +79,9 @@ class Draft(BaseModel):
     figures: list[UsedFigure] = []  # the report's figures the facts read, for the stale check
     problems: list[Problem] = []  # what the offline plan states, and on what basis
     llm_checks: list[DraftCheck] = []  # the model's draft's checks when it was not used
-    stale: bool = False  # set by whoever holds the draft when the report's figures changed since
+    stale: bool | None = False  # set by whoever holds the draft: the report's figures changed since (None: unknown)
     stale_keys: list[str] = []
+    notes: list[str] = []  # e.g. the vector store was not there to search
 
 
 def hide_own_section(report: Report) -> Report:
