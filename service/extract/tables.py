@@ -63,8 +63,7 @@ class TableReader:
     t4_blank_rows: list = field(default_factory=list)
     t3_short: list = field(default_factory=list)  # (row, found, score): fewer numbers than columns
     grids: dict[int, str] = field(default_factory=dict)  # id(cell) → how its text row was rebuilt
-    claims: dict[str, str | None] = field(default_factory=dict)  # label → the table it names
-    scores: dict[str, float] = field(default_factory=dict)  # label → how well it names some row
+    matched: dict[str, dict] = field(default_factory=dict)  # label → {table: (row, score)}
     def __post_init__(self) -> None:
         self.t3_by_key = {row.key: row for row in self.template.table3_rows}
         self.t4_labels = [*self.reg.table4_groups, *self.reg.table4_outcomes]
@@ -180,12 +179,17 @@ class TableReader:
                 best, best_score = following[:end], score
         return best
 
+    def _matches(self, text: str) -> dict:
+        """The row of each table a printed label fits best, with how well (remembered per label:
+        a text report asks about most labels several times)."""
+        if text not in self.matched:
+            self.matched[text] = {table: labels.match(text, rows) for table, rows in
+                                  (("t2", self.template.table2_rows), ("t3", self.template.table3_rows),
+                                   ("t4", self.t4_labels))}
+        return self.matched[text]
+
     def _row_score(self, tokens: list) -> float:
-        text = "".join(t.text for t in tokens)
-        if text not in self.scores:
-            self.scores[text] = max(labels.match(text, rows)[1]
-                                    for rows in (self.template.table2_rows, self.template.table3_rows, self.t4_labels))
-        return self.scores[text]
+        return max(score for _, score in self._matches("".join(t.text for t in tokens)).values())
 
     def _part_of_a_row(self, tokens: list) -> bool:
         """The pieces joined are (the start of) one label: part of a row's name once any bracketed
@@ -202,11 +206,11 @@ class TableReader:
         if table == "t3":
             return list(self.reg.table3_columns)
         if table == "t2" and label:
-            found, _ = labels.match(label, self.template.table2_rows)
+            found, _ = self._matches(label)["t2"]
             return list(found.columns) if found else None
         if table == "t4":
             groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
-            found, _ = labels.match(label, self.t4_labels) if label else (None, 0.0)
+            found, _ = self._matches(label)["t4"] if label else (None, 0.0)
             if found in groups:
                 return list(outcomes)
             if found in outcomes and values <= len(groups):
@@ -269,16 +273,9 @@ class TableReader:
 
     def _claims(self, label: str) -> str | None:
         """The table a row's own label names beyond doubt, if any."""
-        if label not in self.claims:
-            self.claims[label] = self._claimed(label)
-        return self.claims[label]
-
-    def _claimed(self, label: str) -> str | None:
         if not label:
             return None
-        checks = (("t2", self.template.table2_rows), ("t3", self.template.table3_rows), ("t4", self.t4_labels))
-        for table, candidates in checks:
-            found, score = labels.match(label, candidates)
+        for table, (found, score) in self._matches(label).items():
             if found and score >= _SURE and (table == "t2" or len(normalize_label(found.label)) >= 4):
                 return table
         return None
