@@ -27,15 +27,17 @@ def extract_bytes(data: bytes, filename: str, llm: LLMFactory | None = None) -> 
     return read(data, filename, llm)[1]
 
 
-def read(data: bytes, filename: str, llm: LLMFactory | None = None) -> tuple[Document, Report]:
+def read(data: bytes, filename: str, llm: LLMFactory | None = None,
+         listener: Callable[[str], None] | None = None) -> tuple[Document, Report]:
     """The Document as well as the Report, for callers that show or verify where values came from.
 
-    `llm` makes a model client on demand: it is called only when the rules leave a gap.
+    `llm` makes a model client on demand: it is called only when the rules leave a gap; `listener`
+    is told, in Chinese, what the model is doing for this report ("大模型补读 3/8 …").
     """
     document = _document(data, filename)
     report = correct_ocr(_extract(document, filename))  # before the LLM sees what the identities settle
     if llm is not None:
-        report = _assist(document, report, llm)
+        report = _assist(document, report, llm, listener)
     return document, report
 
 
@@ -56,7 +58,7 @@ def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> tuple[Document
                             missing=[k for k in template.keys if k not in fields])
 
 
-def _assist(document: Document, report: Report, llm: LLMFactory) -> Report:
+def _assist(document: Document, report: Report, llm: LLMFactory, listener=None) -> Report:
     from service.llm import assist, needs_llm
     from service.llm.gaps import small_model_note, small_tasks
 
@@ -70,7 +72,10 @@ def _assist(document: Document, report: Report, llm: LLMFactory) -> Report:
         why = getattr(llm, "why", None) or "未配置大模型"
         report.warnings.append(f"{why}，规则未能读取的内容保持空缺")
         return report
-    return assist(document, report, model.for_report())[0]
+    model = model.for_report()
+    if listener is not None:
+        model.listener = listener
+    return assist(document, report, model)[0]
 
 
 def _document(data: bytes, filename: str) -> Document:

@@ -20,6 +20,7 @@ class Endpoint:
     def __init__(self, script: Script, delay: float = 0.0) -> None:
         self.script, self.delay = script, delay
         self.requests: list[list[dict]] = []
+        self.down = False  # answer 503, as a provider in an outage does
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -43,6 +44,9 @@ class Endpoint:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if endpoint.down:
+                    self._send({"error": {"message": "service unavailable", "type": "server_error"}}, 503)
+                    return
                 endpoint.requests.append(body["messages"])
                 if endpoint.delay:
                     time.sleep(endpoint.delay)
@@ -52,10 +56,10 @@ class Endpoint:
                                          "message": {"role": "assistant", "content": content}}],
                             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}})
 
-            def _send(self, payload: dict) -> None:
+            def _send(self, payload: dict, status: int = 200) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode()
                 try:
-                    self.send_response(200)
+                    self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()

@@ -6,13 +6,17 @@ Public entry point: `Jobs`. Two backends run the same step (`service.jobs.task.p
 - Celery (`cluster` given): one dispatcher thread sends queued jobs to the workers through Redis,
   at most `cluster.inflight` at a time, and records their outcomes here.
 Either way the table is the queue of record: on start every job left `running` by a crash is queued
-again, so nothing is lost, and a job recorded `done` is never recorded again.
+again, so nothing is lost, and a job recorded `done` is never recorded again. A report whose model
+endpoint could not be reached (`LLMOutage`) is not done: the embedded worker queues it again after
+a pause that doubles each time (up to OUTAGE_ATTEMPTS attempts, then it fails and can be submitted
+again); Celery retries it the same way (service/jobs/cluster.py).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -20,13 +24,16 @@ from sqlalchemy import func, select, update
 
 from service.check import check
 from service.jobs.db import ReportJob, connect
-from service.jobs.task import process
+from service.jobs.task import LLMOutage, process
 from service.jobs.uploads import Upload, store
 from service.report import FieldValue, Report, report_from_flat
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Jobs", "ReportJob", "effective_report"]
+
+OUTAGE_ATTEMPTS = 6
+OUTAGE_WAITING = "等待大模型服务恢复"
 
 
 def effective_report(job: ReportJob) -> Report | None:
@@ -54,6 +61,8 @@ class Jobs:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.outage_pause = 15.0  # seconds before a report that met an unreachable model is tried again, doubled per attempt
+        self._not_before: dict[str, float] = {}  # job id → when it may be tried again (monotonic)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -157,6 +166,8 @@ class Jobs:
                 continue
             try:
                 self._run(job_id)
+            except LLMOutage as exc:
+                self._later(job_id, exc)
             except Exception:  # a bug must fail its job, not kill the worker
                 log.exception("job %s crashed", job_id)
                 self._finish(job_id, status="failed", error="处理时发生内部错误，请联系管理员")
@@ -166,14 +177,31 @@ class Jobs:
         attempts are counted by the workers, which see redeliveries; run here it starts at once."""
         running = (dict(status="running", stage="queued", percent=0) if dispatch else
                    dict(status="running", stage="ingest", percent=5, attempts=ReportJob.attempts + 1))
+        now = time.monotonic()
+        waiting = [job_id for job_id, when in list(self._not_before.items()) if when > now]
         with self.sessions.begin() as session:
-            for job_id in session.scalars(select(ReportJob.id).where(ReportJob.status == "queued")
+            for job_id in session.scalars(select(ReportJob.id).where(ReportJob.status == "queued",
+                                                                     ReportJob.id.not_in(waiting))
                                           .order_by(ReportJob.created).limit(5)):
                 claimed = session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == "queued")
                                           .values(**running)).rowcount
                 if claimed:
+                    self._not_before.pop(job_id, None)
                     return job_id
         return None
+
+    def _later(self, job_id: str, outage: LLMOutage) -> None:
+        """Queue again a report whose model was unreachable, after a pause; fail it after OUTAGE_ATTEMPTS."""
+        attempts = self.get(job_id).attempts
+        log.warning("job %s: model endpoint unavailable (attempt %d): %s", job_id, attempts, outage)
+        if attempts >= OUTAGE_ATTEMPTS:
+            self._finish(job_id, status="failed",
+                         error=f"大模型服务不可用（已尝试 {attempts} 次），服务恢复后重新提交即可重做")
+            return
+        self._not_before[job_id] = time.monotonic() + self.outage_pause * 2 ** (attempts - 1)
+        with self.sessions.begin() as session:
+            session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == "running")
+                            .values(status="queued", stage=OUTAGE_WAITING, percent=0))
 
     def _progress(self, job_id: str, stage: str, percent: int) -> None:
         with self.sessions.begin() as session:

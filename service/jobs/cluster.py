@@ -10,7 +10,9 @@ Its task id is the file's SHA-256, so Redis keeps one result per content:
 - acks late and reject on worker lost: a message is acknowledged only after its result is stored,
   so a worker killed mid-report leaves it in Redis, and another worker takes it after
   `NIANBAO_VISIBILITY_TIMEOUT` seconds (a lost pool process is requeued at once);
-- other exceptions (an LLM endpoint down, a bug) are retried with exponential backoff.
+- other exceptions (an LLM endpoint down: `LLMOutage`, never a done result; a bug) are retried
+  with exponential backoff; an outage that outlasts the retries fails the report with a message
+  saying so (submitting it again redoes it).
 
 `Cluster` is the sending side (the service and `nianbao batch`); `run_worker` is `nianbao worker`.
 """
@@ -155,6 +157,8 @@ class Cluster:
     def _failure(self, error: object) -> str:
         if type(error).__name__ in ("SoftTimeLimitExceeded", "TimeLimitExceeded"):
             return f"处理超时（超过 {self.time_limit} 秒）"
+        if type(error).__name__ == "LLMOutage":
+            return f"大模型服务不可用（已重试 {RETRIES} 次），服务恢复后重新提交即可重做"
         return INTERNAL_ERROR
 
     def _where(self) -> str:

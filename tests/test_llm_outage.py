@@ -1,0 +1,72 @@
+"""An unreachable model endpoint is an outage to retry, never a finished result: the job step raises
+LLMOutage (Celery retries it), and the embedded worker queues the report again until the endpoint is
+back, while reports that need no model finish meanwhile."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from eval import drift
+from service.jobs import Jobs
+from service.jobs.task import LLMOutage, process
+from service.jobs.uploads import Upload
+from service.llm.provider import factory
+from tests.conftest import gold_report_dirs, load_gold, source_path
+from tests.scripted_llm import scripted
+from tests.test_llm_chain import GOLD, right
+
+DRIFTED = drift.make(GOLD, "drift", "html")
+
+
+def test_the_job_step_raises_an_outage_instead_of_returning_a_done_result(tmp_path) -> None:
+    with scripted(right) as endpoint:
+        endpoint.down = True
+        with pytest.raises(LLMOutage) as raised:
+            process(DRIFTED.data, DRIFTED.filename, factory(endpoint.config(capable=False), tmp_path, bundled=False))
+        assert "不可用" in raised.value.message
+        endpoint.down = False
+        outcome = process(DRIFTED.data, DRIFTED.filename, factory(endpoint.config(capable=False), tmp_path, bundled=False))
+    assert outcome["status"] == "done" and outcome["report"]["llm"]["calls"] == 3
+
+
+def _until(condition, seconds: float):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_reports_met_by_an_outage_are_redone_once_the_endpoint_is_back(tmp_path) -> None:
+    clean_dir = next(d for d in gold_report_dirs() if d.name == "huaian-city-2024")
+    clean = Upload(load_gold(clean_dir)["source"], source_path(clean_dir).read_bytes())
+    with scripted(right) as endpoint:
+        endpoint.down = True
+        jobs = Jobs(tmp_path, f"sqlite:///{tmp_path / 'jobs.sqlite3'}", workers=1,
+                    llm=factory(endpoint.config(capable=False), tmp_path, bundled=False))
+        jobs.outage_pause = 0.1
+        jobs.start()
+        try:
+            drifted_id, clean_id = jobs.submit([Upload(DRIFTED.filename, DRIFTED.data), clean])
+            assert _until(lambda: jobs.get(drifted_id).attempts >= 2, 30), "the report was not tried again"
+            assert _until(lambda: jobs.get(clean_id).status == "done", 30)  # no model needed: done meanwhile
+            waiting = jobs.get(drifted_id)
+            assert waiting.status in ("queued", "running") and waiting.report is None
+            endpoint.down = False
+            assert _until(lambda: jobs.get(drifted_id).status == "done", 30)
+        finally:
+            jobs.stop()
+    report = jobs.get(drifted_id).report
+    assert report["llm"]["calls"] == 3 and not report["llm"]["unavailable"]
+    assert sum(f["method"] == "llm" for f in report["fields"].values()) > 0
+
+
+def test_a_job_s_progress_names_the_model_s_steps(tmp_path) -> None:
+    stages = []
+    with scripted(right) as endpoint:
+        process(DRIFTED.data, DRIFTED.filename, factory(endpoint.config(capable=False), tmp_path, bundled=False),
+                lambda stage, percent: stages.append(stage))
+    assert [s for s in stages if s.startswith("大模型")] == [f"大模型补读 {i}/3 …（行名对应 第 {i} 问）" for i in (1, 2, 3)]
