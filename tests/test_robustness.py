@@ -293,3 +293,46 @@ def test_any_truncation_byte_flip_or_re_encoding_of_a_gold_source_reads_or_is_re
         assert time.perf_counter() - started < 30  # and never a hang
 
     prop()
+
+
+def test_any_damaged_zip_upload_is_queued_or_refused_never_a_server_error(tmp_path) -> None:
+    """Byte flips and truncations of a .zip of reports (and an encrypted member): 202 or a 4xx with a
+    Chinese detail from POST /api/reports, never a 500 (a broken deflate stream or CRC was one)."""
+    import io
+    import zipfile
+
+    from fastapi.testclient import TestClient
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from service.api import create_app
+    from service.settings import Settings
+
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for report_dir in gold_report_dirs()[:3]:
+            bundle.writestr(report_dir.name + ".txt", source_path(report_dir).read_bytes())
+    data = archive.getvalue()
+    encrypted = bytearray(data)  # every member marked encrypted, in its local and its central header
+    for signature, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = encrypted.find(signature)
+        while at >= 0:
+            encrypted[at + flags] |= 0x1
+            at = encrypted.find(signature, at + 1)
+    with TestClient(create_app(Settings(data_dir=tmp_path, workers=0))) as client:
+        def post(body: bytes):
+            return client.post("/api/reports", files=[("files", ("reports.zip", body))])
+
+        assert post(bytes(encrypted)).status_code == 422
+
+        @settings(max_examples=200, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+        @given(st.sampled_from(["flip", "truncate"]), st.integers(0, len(data) - 1), st.integers(0, 255))
+        def prop(how, at, byte) -> None:
+            body = data[:at] + bytes([byte]) + data[at + 1:] if how == "flip" else data[:at]
+            response = post(body)
+            assert response.status_code in (202, 400, 413, 415, 422), response.text
+            if response.status_code != 202:
+                assert re.search(r"[\u4e00-\u9fff]", response.json()["detail"])
+
+        prop()

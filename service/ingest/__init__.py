@@ -10,7 +10,7 @@ from pathlib import PurePath
 from typing import Callable
 
 from service.document import Document
-from service.ingest.errors import IngestError
+from service.ingest.errors import DAMAGED_ZIP, IngestError
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ _TEXT = {".txt", ".text", ".html", ".htm", ".shtml", ""}
 def _is_docx(data: bytes) -> bool:
     try:
         return "word/document.xml" in zipfile.ZipFile(io.BytesIO(data)).namelist()
-    except zipfile.BadZipFile:
+    except DAMAGED_ZIP:
         return True  # a damaged Word file: the Word loader says so
 
 

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import io
-import zipfile
 
 import docx
+from docx.opc.exceptions import OpcError
 from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph as DocxParagraph
 
 from service.document import Cell, Document, DocumentBuilder
-from service.ingest.errors import IngestError
+from service.ingest.errors import DAMAGED_ZIP, IngestError
 
 _P, _TBL, _SDT, _TR, _TC = qn("w:p"), qn("w:tbl"), qn("w:sdt"), qn("w:tr"), qn("w:tc")
+
+
+# what a damaged .docx raises inside python-docx: its zip damaged, a part missing (KeyError,
+# OpcError), its XML broken (lxml's XMLSyntaxError is a SyntaxError)
+_DAMAGED = (*DAMAGED_ZIP, KeyError, OpcError, SyntaxError)
 
 
 def load(data: bytes) -> Document:
     try:
         word = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except _DAMAGED as exc:
         raise IngestError("Word 文件已损坏或不是有效的 .docx 文件", f"python-docx failed: {exc!r}") from exc
     builder = DocumentBuilder("docx")
     counters = {"paragraph": 0, "table": 0}
@@ -29,7 +34,15 @@ def load(data: bytes) -> Document:
         else:
             builder.table(_grid(element), source_index=counters["table"])
             counters["table"] += 1
-    return builder.build(title=word.core_properties.title or None)
+    return builder.build(title=_title(word))
+
+
+def _title(word) -> str | None:
+    """The document's title property; a damaged properties part (read only now) gives none."""
+    try:
+        return word.core_properties.title or None
+    except _DAMAGED:
+        return None
 
 
 def _body_elements(parent):

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from service.ingest import format_of
+from service.ingest.errors import DAMAGED_ZIP
 
 
 class UploadRejected(ValueError):
@@ -38,16 +39,21 @@ def expand(filename: str, data: bytes, max_files: int, max_zip_bytes: int) -> li
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
-    except zipfile.BadZipFile as exc:
+    except DAMAGED_ZIP as exc:
         raise UploadRejected(422, f"压缩包已损坏：{filename}") from exc
+    if any(m.flag_bits & 0x1 for m in members):
+        raise UploadRejected(422, f"压缩包内有加密的文件，无法读取：{filename}")
     if len(members) > max_files:
         raise UploadRejected(413, f"压缩包内文件过多（{len(members)} 个），上限为 {max_files} 个")
     if sum(m.file_size for m in members) > max_zip_bytes:
         raise UploadRejected(413, f"压缩包解压后过大，上限为 {max_zip_bytes // 1048576} MB")
     out = []
     for member in members:
-        with archive.open(member) as handle:
-            content = handle.read(max_zip_bytes + 1)  # the header's size may lie: read no more than allowed
+        try:
+            with archive.open(member) as handle:
+                content = handle.read(max_zip_bytes + 1)  # the header's size may lie: read no more than allowed
+        except DAMAGED_ZIP as exc:  # a member's header, compression or checksum broken
+            raise UploadRejected(422, f"压缩包已损坏：{filename}（{_display_name(member.filename)}）") from exc
         if len(content) > max_zip_bytes:
             raise UploadRejected(413, f"压缩包解压后过大，上限为 {max_zip_bytes // 1048576} MB")
         out.append(Upload(_display_name(member.filename), content))
