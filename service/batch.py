@@ -2,7 +2,9 @@
 
 Files are keyed by their content's SHA-256: the same bytes under two names are read once, and
 `resume` skips every hash already in results.jsonl, so an interrupted batch goes on where it
-stopped. The work runs in local processes (`LocalRunner`) or on Celery workers (`ClusterRunner`,
+stopped; a file whose model endpoint could not be reached is recorded with `redo` and read again by
+the next `--resume` (its newest record is the one the tables show). The work runs in local
+processes (`LocalRunner`) or on Celery workers (`ClusterRunner`,
 when NIANBAO_BROKER_URL is set); both run `service.jobs.task.process`, as the service does.
 """
 
@@ -23,7 +25,7 @@ from typing import IO, Protocol
 
 from service.agency import parse_agency
 from service.check.crossyear import check_cross_year
-from service.jobs.task import process
+from service.jobs.task import OUTAGE, LLMOutage, process
 from service.registry import registry
 from service.report import Report
 
@@ -69,7 +71,9 @@ def plan(files: Iterable[Path], out: Path, resume: bool) -> tuple[list[Item], in
 
 
 def finished_hashes(results: Path) -> set[str]:
-    return {record["sha256"] for record in read_results(results)}
+    """Files read for good: the newest record of each, unless it waits for the model endpoint."""
+    newest = {record["sha256"]: record for record in read_results(results)}
+    return {digest for digest, record in newest.items() if not record.get("redo")}
 
 
 def read_results(results: Path) -> Iterator[dict]:
@@ -133,6 +137,8 @@ class LocalRunner:
 def _outcome(future) -> dict:
     try:
         return future.result()
+    except LLMOutage:  # the endpoint was down: not a finished file, --resume reads it again
+        return {"status": "failed", "error": OUTAGE.replace("稍后自动重做", "加 --resume 重做"), "redo": True}
     except BrokenProcessPool as exc:  # a process died (out of memory, a crash in a native library)
         raise BatchError("处理进程意外退出，已完成的结果已保存；可加 --resume 继续") from exc
     except Exception:  # a bug fails its file, not the batch
@@ -209,7 +215,8 @@ def _record(item: Item, outcome: dict) -> dict:
     """What a batch keeps of an outcome: the document's text stays out, the report keeps its provenance."""
     return {"path": str(item.path), "sha256": item.sha256, "status": outcome["status"], "error": outcome.get("error"),
             "attempts": outcome.get("attempts", 1), "seconds": outcome.get("seconds"),
-            "report": outcome.get("report"), "findings": outcome.get("findings", [])}
+            "report": outcome.get("report"), "findings": outcome.get("findings", [])} | (
+        {"redo": True} if outcome.get("redo") else {})
 
 
 # ---------------------------------------------------------------------------------------------- tables
@@ -224,7 +231,10 @@ def write_tables(out: Path) -> None:
         fields, findings = csv.writer(fields_file), csv.writer(findings_file)
         fields.writerow(head + keys)
         findings.writerow(["path", "sha256", "agency", "year", "rule", "severity", "fields", "message"])
-        for _offset, record in _records(out / RESULTS):
+        newest = {record["sha256"]: offset for offset, record in _records(out / RESULTS)}
+        for offset, record in _records(out / RESULTS):
+            if newest[record["sha256"]] != offset:
+                continue  # read again later (after an outage of the model endpoint)
             report = record["report"] or {"meta": {}, "fields": {}}
             meta = report["meta"]
             values = {key: field["value"] for key, field in report["fields"].items()}

@@ -70,3 +70,35 @@ def test_a_job_s_progress_names_the_model_s_steps(tmp_path) -> None:
         process(DRIFTED.data, DRIFTED.filename, factory(endpoint.config(capable=False), tmp_path, bundled=False),
                 lambda stage, percent: stages.append(stage))
     assert [s for s in stages if s.startswith("大模型")] == [f"大模型补读 {i}/3 …（行名对应 第 {i} 问）" for i in (1, 2, 3)]
+
+
+def test_a_batch_redoes_on_resume_the_files_an_outage_left(tmp_path, monkeypatch) -> None:
+    import csv
+
+    from service import batch
+
+    clean_dir = next(d for d in gold_report_dirs() if d.name == "huaian-city-2024")
+    tree = tmp_path / "in"
+    tree.mkdir()
+    (tree / DRIFTED.filename).write_bytes(DRIFTED.data)
+    (tree / "clean.txt").write_bytes(source_path(clean_dir).read_bytes())
+    out = tmp_path / "out"
+    with scripted(right) as endpoint:
+        for name, value in {"NIANBAO_LLM_BASE_URL": endpoint.base_url, "NIANBAO_LLM_MODEL": "scripted",
+                            "NIANBAO_LLM_CAPABLE": "false", "NIANBAO_DATA_DIR": str(tmp_path / "data")}.items():
+            monkeypatch.setenv(name, value)
+        endpoint.down = True
+        items, _ = batch.plan(sorted(tree.iterdir()), out, resume=False)
+        batch.run(items, out, batch.LocalRunner(1), lambda record: None)
+        first = {r["path"]: r for r in batch.read_results(out / batch.RESULTS)}
+        assert first[str(tree / DRIFTED.filename)].get("redo") and first[str(tree / "clean.txt")]["status"] == "done"
+        endpoint.down = False
+        items, skipped = batch.plan(sorted(tree.iterdir()), out, resume=True)
+        assert [i.path.name for i in items] == [DRIFTED.filename] and skipped == 1
+        batch.run(items, out, batch.LocalRunner(1), lambda record: None)
+    records = list(batch.read_results(out / batch.RESULTS))
+    assert records[-1]["status"] == "done" and records[-1]["report"]["llm"]["calls"] == 3
+    assert batch.finished_hashes(out / batch.RESULTS) == {r["sha256"] for r in records}
+    with (out / batch.FIELDS_CSV).open(encoding="utf-8-sig") as table:
+        rows = list(csv.DictReader(table))
+    assert sorted(r["status"] for r in rows) == ["done", "done"]  # one row a file, the newest record

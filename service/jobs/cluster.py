@@ -145,7 +145,7 @@ class Cluster:
             return value
         if state == "FAILURE":
             log.warning("task %s failed: %r", sha256, value)
-            return {"status": "failed", "error": self._failure(value)}
+            return {"status": "failed", "error": self._failure(value), "redo": type(value).__name__ == "LLMOutage"}
         if state == PROGRESS:
             return {"status": "running", "stage": value["stage"], "percent": value["percent"]}
         return {"status": "running" if state == "RETRY" else "queued", "stage": "queued", "percent": 0}
