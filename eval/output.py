@@ -77,6 +77,11 @@ def print_summary(result: dict, console: Console) -> None:
                       f"{_pct(drafting['grounded_number_rate'])}，结构完整 {_pct(drafting['structure_rate'])}，"
                       f"与同机关上年重合最高 {_pct(drafting['overlap_previous_max'])}；与原文 ROUGE-L "
                       f"{drafting['rouge_l_mean']}、字 F1 {drafting['char_f1_mean']}（仅供参考）", highlight=False)
+        if drafting.get("topics_published"):
+            console.print(f"  对照 {drafting['with_section_five']} 份原文第五部分：问题主题召回 {_pct(drafting['topic_recall'])}"
+                          f"（仅凭数据 {_pct(drafting['topic_recall_figures_only'])}，共 {drafting['topics_published']} 个主题），"
+                          f"不实陈述 {drafting['false_statements']} 处，与原文 8 字重合最高 "
+                          f"{_pct(drafting['overlap_published_max'])}", highlight=False)
     for worst in result["worst_keys"][:10]:
         example = worst["examples"][0]
         console.print(f"  {worst['key']}  错 {worst['errors']} 次，如 {example['report']}·{example['modality']}："

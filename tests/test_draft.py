@@ -173,3 +173,7 @@ def test_eval_drafting_figures() -> None:
     assert figures["grounded_number_rate"] == 1.0 and figures["structure_rate"] == 1.0
     assert figures["same_agency_pairs"] >= 2 and figures["overlap_previous_max"] <= MAX_OVERLAP
     assert 0 < figures["rouge_l_mean"] < 1 and 0 < figures["char_f1_mean"] < 1
+    # against the real section 五 texts: topics found, nothing false, nothing copied
+    assert figures["with_section_five"] >= 14 and figures["topics_published"] > 0
+    assert 0.25 <= figures["topic_recall"] <= 1 and figures["topic_recall_figures_only"] <= figures["topic_recall"]
+    assert figures["false_statements"] == 0 and figures["overlap_published_max"] <= MAX_OVERLAP

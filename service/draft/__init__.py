@@ -34,6 +34,8 @@ class DraftFinding(BaseModel):
     numbers: list[int | float]
     text: str
     problem: bool
+    keys: list[str] = []  # the report fields it reads
+    summed: list[str] = []  # of those, blank totals recomputed from their printed parts
 
 
 class Citation(BaseModel):
@@ -118,7 +120,7 @@ def draft(report: Report, previous: Report | None = None, findings: list[Finding
         text, checks = _write_fallback(facts, examples, agency, planned)
     return Draft(draft=text, text=plain(text), sentences=sentences(text), method=method, label=label,
                  findings=[DraftFinding(id=f.id, kind=f.kind, numbers=list(f.numbers.values()), text=f.text,
-                                        problem=f.problem) for f in facts],
+                                        problem=f.problem, keys=f.keys, summed=f.summed) for f in facts],
                  citations=_citations(text, facts, examples), examples=[_citation(e) for e in examples.all()],
                  checks=checks, flags=[c.flag for c in checks if c.flag], figures=used_figures(figures),
                  problems=[Problem(topic=p.topic, name=catalogue.TOPICS[p.topic].name, pattern=p.pattern, basis=p.basis,

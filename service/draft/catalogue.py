@@ -133,11 +133,20 @@ def _disputes(facts: dict[str, Fact]) -> Fact | None:
     return next((f for f in facts.values() if f.kind == "review_litigation"), None)
 
 
+# In priority order: a correction in 复议/诉讼 is the strongest evidence; then 规范性文件 (what real
+# section 五 texts name most often is 政策解读); then the shape of the replies; then volume and the rest.
 PATTERNS: tuple[Pattern, ...] = (
     Pattern("corrected", "reply_quality", _corrected, (
         "依申请公开答复的合法性和规范性还需提升，{topic} {total} 件中结果被纠正 {corrected} 件",
         "部分答复经不起复议、诉讼的审查，{topic}结果纠正 {corrected} 件（共 {total} 件）",
         "答复的程序和说理仍有薄弱环节，{topic} {total} 件，其中 {corrected} 件结果被纠正")),
+    Pattern("normative_unpublished", "proactive", _first("normative", lambda n: n["published"] < n["made"]), (
+        "主动公开还不够及时全面，本年新制作规范性文件 {made} 件，新公开 {published} 件",
+        "部分规范性文件未及时主动公开，新制作 {made} 件中仅公开 {published} 件")),
+    Pattern("normative_issued", "interpretation", _first("normative", lambda n: n["made"] >= 1), (
+        "本年制发规范性文件 {made} 件，配套政策解读的形式和深度还跟不上，通俗化解读不多",
+        "政策解读还需加强，本年出台的 {made} 件规范性文件解读形式较为单一",
+        "围绕本年 {made} 件规范性文件开展的解读针对性还不够强，群众关心的条款讲得不够透")),
     Pattern("not_held", "guidance", _share("not_held", 25.0, 3, "not_held"), (
         "申请人对各机关职责了解不够，因本机关不掌握相关信息而无法提供的有 {not_held} 件，占办理结果的 {percent}%",
         "申请指向不准的情况较多，{not_held} 件申请所涉信息本机关并不掌握，占全部答复的 {percent}%",
@@ -161,13 +170,6 @@ PATTERNS: tuple[Pattern, ...] = (
     Pattern("carried_forward", "timeliness", _first("carried_forward", lambda n: n["carried_forward"] >= 3), (
         "部分申请未能在本年度办结，结转下年度继续办理 {carried_forward} 件，办理效率有待提高",
         "办理时效还需提升，仍有 {carried_forward} 件申请结转至下一年度办理")),
-    Pattern("normative_unpublished", "proactive", _first("normative", lambda n: n["published"] < n["made"]), (
-        "主动公开还不够及时全面，本年新制作规范性文件 {made} 件，新公开 {published} 件",
-        "部分规范性文件未及时主动公开，新制作 {made} 件中仅公开 {published} 件")),
-    Pattern("normative_issued", "interpretation", _first("normative", lambda n: n["made"] >= 1), (
-        "本年制发规范性文件 {made} 件，配套政策解读的形式和深度还跟不上，通俗化解读不多",
-        "政策解读还需加强，本年出台的 {made} 件规范性文件解读形式较为单一",
-        "围绕本年 {made} 件规范性文件开展的解读针对性还不够强，群众关心的条款讲得不够透")),
     Pattern("normative_none", "proactive", _first("normative", lambda n: n["made"] == 0 and n.get("in_force", 0) == 0), (
         "主动公开的政策类信息较少，本年制发规范性文件 {made} 件，公开内容还不够丰富",)),
     Pattern("enforcement", "key_areas", _first("enforcement", lambda n: n["decisions"] >= 50), (

@@ -1,7 +1,8 @@
 """The offline draft: section 五 written from the catalogue (`catalogue.py`) without a model, labelled as such.
 
-`plan` picks the problems: first those this year's figures evidence (each citing its fact), then one
-the agency's own earlier section 五 named (citing that text), then, only to reach two, common ones
+`plan` picks the problems: first those this year's figures evidence (each citing its fact; in the
+catalogue's order, which is its priority), then what
+the agency's own earlier section 五 named (citing that text), up to four in all, then, only to reach two, common ones
 no figure can evidence (marked so in the plan). Every problem gets one improvement that answers it.
 Wordings are chosen by the agency's name, so two bodies with the same figures get different text, and
 by `variant`, so a draft reading too much like the agency's earlier text can be written again.
@@ -50,8 +51,9 @@ def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (
         by_kind.setdefault(fact.kind, fact)
     by_id = {f.id: f for f in facts}
     chosen: list[Planned] = []
+    room = MAX_PROBLEMS - (1 if earlier else 0)  # a place kept for what the agency's own earlier text named
     for pattern in PATTERNS:
-        if len(chosen) >= MAX_PROBLEMS or any(p.topic == pattern.topic for p in chosen):
+        if len(chosen) >= room or any(p.topic == pattern.topic for p in chosen):
             continue
         fact = pattern.when({**by_kind, **by_id})
         if fact is not None:
@@ -59,8 +61,7 @@ def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (
     if earlier and len(chosen) < MAX_PROBLEMS:
         passage_id, text = earlier[0]
         named = [t for t in TOPICS if t in topics_in(problems_part(text)) and all(p.topic != t for p in chosen)]
-        if named:
-            topic = min(named, key=lambda t: _seed(agency, t))
+        for topic in sorted(named, key=lambda t: _seed(agency, t))[:MAX_PROBLEMS - len(chosen)]:
             chosen.append(Planned(topic, None, None, "earlier_report", passage_id))
     for topic in sorted(STANDING, key=lambda t: _seed(agency, "standing", t)):
         if len(chosen) >= MIN_PROBLEMS:
