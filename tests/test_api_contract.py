@@ -130,6 +130,14 @@ def test_422_answers_match_the_published_schema(served, method, path, kwargs) ->
     assert "HTTPValidationError" not in json.dumps(openapi)  # one error model, not FastAPI's second one
 
 
+def test_routing_errors_are_in_chinese_too(served) -> None:
+    client, report_id, _ = served
+    for method, path, status in (("GET", "/api/nowhere", 404), ("DELETE", "/api/registry", 405),
+                                 ("GET", "/api/reports/nope", 404)):
+        response = client.request(method, path)
+        assert response.status_code == status and re.search(r"[\u4e00-\u9fff]", response.json()["detail"])
+
+
 def test_main_answers_are_typed_in_the_schema(served) -> None:
     client, report_id, openapi = served
     paths = openapi["paths"]

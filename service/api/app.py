@@ -6,16 +6,19 @@ import asyncio
 import logging
 import secrets
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__, pipeline
 from service.api import drafting, views
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 _CHUNK = 1024 * 1024
 _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Starlette's own English answers (a path or a method no route has), said in Chinese like ours
+_ROUTING = {404: "请求的地址不存在", 405: "此地址不支持该请求方法"}
 ERROR_REF = "#/components/schemas/Error"
 
 
@@ -136,6 +141,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if job is None:
             raise HTTPException(404, detail="报告不存在")
         return job
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        if exc.status_code in _ROUTING and exc.detail == HTTPStatus(exc.status_code).phrase:
+            exc = StarletteHTTPException(exc.status_code, _ROUTING[exc.status_code], exc.headers)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
