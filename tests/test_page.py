@@ -7,6 +7,8 @@ the batch view, the token prompt. Screenshots land in the test's tmp_path (one a
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -191,6 +193,16 @@ def test_review_a_report_in_the_browser(browser, server, tmp_path) -> None:
     expect(page.locator(f'.fact-list li[data-fact="{fact}"]')).to_have_class(re.compile(r"\bactive\b"))
     cite.hover()
     page.locator(".draft-panel").screenshot(path=tmp_path / "3-draft.png")
+
+    # a figure the draft read is corrected: the draft says it is stale and offers to draft again
+    received = "t3.new_received.total"
+    expect(page.locator(".draft-figures")).to_contain_text(received)
+    page.locator(f'td[data-key="{received}"]').dblclick()
+    page.locator(f'td[data-key="{received}"] input').fill(str((detail["fields"][received] or 0) + 7))
+    page.locator(f'td[data-key="{received}"] input').press("Enter")
+    expect(page.locator(".draft-stale")).to_contain_text(received)
+    page.get_by_role("button", name="重新生成草稿").click()
+    expect(page.locator(".draft-stale")).to_have_count(0)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=tmp_path / "3-report.png", full_page=True)
     shutil.copy(tmp_path / "3-report.png", "/tmp/nianbao-page.png")
@@ -208,8 +220,10 @@ def test_review_a_report_in_the_browser(browser, server, tmp_path) -> None:
     csv_path = tmp_path / "export.csv"
     download.value.save_as(csv_path)
     assert download.value.suggested_filename == "source.csv"
-    lines = csv_path.read_text("utf-8-sig").strip().splitlines()
-    assert lines[0].startswith("key,table,row,column,value") and len(lines) == 1 + 198
+    header, *rows = list(csv.reader(io.StringIO(csv_path.read_text("utf-8-sig"))))
+    assert header[:5] == ["key", "table", "row", "column", "value"]
+    assert len(rows) == 198 + 1 and rows[-1][0] == "draft.problems_and_improvements"  # the fields, then the draft
+    assert rows[-1][4].startswith("（一）存在的主要问题") and "[F" not in rows[-1][4]
 
     # a second report by drag and drop, its file name full of markup that must stay text
     page.get_by_role("link", name="按机关和年度").click()

@@ -81,7 +81,6 @@ export class ReportView {
       h('div', {class: 'report-main'}, tables, notes, draft), h('aside', {class: 'report-side'}, cell, findings)));
     this.bindTables(tables);
     this.refresh();
-    this.renderDraft();
   }
 
   /** Everything that depends on the fields and findings, after loading or after an edit. */
@@ -91,6 +90,7 @@ export class ReportView {
     this.renderNotes();
     this.renderFindings();
     this.renderCell();
+    this.renderDraft();  // a correction can leave the draft's figures behind: it says so at once
   }
 
   bindTables(tables) {
@@ -308,9 +308,15 @@ export class ReportView {
   // ------------------------------------------------------------------ draft of section 五
   renderDraft() {
     const draft = this.detail.draft;
-    const button = h('button', {type: 'button', class: 'primary', onclick: () => this.makeDraft(button)}, '生成第五部分草稿');
+    const button = h('button', {type: 'button', class: 'primary', onclick: () => this.makeDraft(button)},
+      draft ? '重新生成草稿' : '生成第五部分草稿');
+    const stale = draft?.stale
+      ? h('p', {class: 'draft-stale badge sev-warning', role: 'status'},
+        `数据已修改（${(draft.stale_keys ?? []).join('、')}），草稿中的数字已过时，请重新生成`)
+      : null;
     fill(this.parts.draft,
       h('div', {class: 'panel-head'}, h('h3', {}, '五、存在的主要问题及改进情况（草稿）'), button),
+      stale,
       draft ? draftBody(draft)
         : h('p', {class: 'hint'}, '依据本年数据、上年报告和检查结果起草；草稿中的每个数字都标注了依据，请修改后使用。'));
   }
@@ -347,7 +353,8 @@ function draftParts(draft) {
     id: e.id, text: e.text.length > SHORT ? `${e.text.slice(0, SHORT)}…` : e.text,
     source: `${e.kind === 'own' ? '本机关' : '同类机关'}往年第五部分 ${e.agency ?? ''} ${e.year ?? ''}`.trim(),
   }));
-  return {text: draft.text ?? draft.draft ?? '', basis: [...facts, ...examples], checks: draft.checks ?? [],
+  return {text: draft.draft ?? draft.text ?? '',  // draft: with its [F1] marks; text: words only
+    basis: [...facts, ...examples], checks: draft.checks ?? [],
     flags: draft.flags ?? []};
 }
 
@@ -372,5 +379,14 @@ function draftBody(draft) {
     checks.length ? h('ul', {class: 'draft-checks'}, checks.map((c) => h('li', {class: c.passed ? 'pass' : 'fail'},
       c.passed ? '✓ ' : '✗ ', c.message))) : null,
     h('h4', {}, '依据（单击草稿中的编号查看）'), list,
+    (draft.llm_checks ?? []).some((c) => !c.passed)
+      ? h('ul', {class: 'draft-checks'}, draft.llm_checks.filter((c) => !c.passed).map((c) => h('li', {class: 'fail'},
+        '大模型草稿未通过：', c.message))) : null,
+    (draft.notes ?? []).length ? h('p', {class: 'hint'}, draft.notes.join('；')) : null,
+    (draft.figures ?? []).length ? h('details', {class: 'draft-figures'},
+      h('summary', {}, `本草稿所用的报告数据（${draft.figures.length} 项）`),
+      h('ul', {}, draft.figures.map((f) => h('li', {'data-key': f.key}, `${f.key}：`,
+        f.how === 'blank' ? '空白' : String(f.value),
+        f.how === 'summed' ? `（总计栏空白，由 ${f.parts.length} 项相加）` : '')))) : null,
   ];
 }
