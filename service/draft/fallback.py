@@ -72,7 +72,9 @@ def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (
 
 
 def _we(agency: str) -> str:
-    for ending, we in (("街道办事处", "我街道"), ("办事处", "我处"), ("办公厅", "我厅"), ("办公室", "我办"), ("人民政府", "我单位"),
+    if agency.endswith("人民政府"):  # 沭阳县人民政府 → 我县, 洪泽区人民政府 → 我区
+        agency = agency[:-4]
+    for ending, we in (("街道办事处", "我街道"), ("办事处", "我处"), ("办公厅", "我厅"), ("办公室", "我办"),
                        ("局", "我局"), ("委员会", "我委"), ("委", "我委"), ("区", "我区"), ("县", "我县"), ("镇", "我镇"),
                        ("乡", "我乡"), ("市", "我市"), ("厅", "我厅"), ("中心", "我中心")):
         if agency.endswith(ending):
