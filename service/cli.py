@@ -161,7 +161,8 @@ def extract_command(
     for warning in (w for w in report.warnings if "大模型" in w):
         err.print(f"[yellow]提示：[/yellow]{warning}", highlight=False, soft_wrap=True)
     if report.missing:
-        err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到", highlight=False)
+        err.print(f"[yellow]警告：[/yellow]报告不完整，{len(report.missing)} 个字段未找到："
+                  f"{'、'.join(report.missing[:12])}{' …' if len(report.missing) > 12 else ''}", highlight=False)
         for table in report.incomplete:
             verb = "未读出" if not table.read else "只读出部分"
             err.print(f"  {verb}{table.name}（{table.read}/{table.expected}）：{table.reason}", highlight=False)

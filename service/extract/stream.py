@@ -45,6 +45,9 @@ _GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—
 _WIDE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in (
     (0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA000, 0xA4CF),
     (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFF60), (0xFFE0, 0xFFE6))) + "]")
+# What a number or a blank mark can start with (service.numbers.parse_cell): a cell opening with
+# anything else is a label, and need not be parsed.
+_MAY_BE_A_VALUE = re.compile(r"[\d０-９+\-－−.．—–―/／\\无空_×xX]")
 _SPACES = re.compile(r"[^\S\t\n]+")  # horizontal whitespace but the tab: spaces, U+3000, U+00A0, \r
 _SPACE_ONLY = re.compile(r"^[^\S\t\n]+$")
 _PROSE_PUNCTUATION = re.compile(r"[。！!？?]|,(?!\d{3})")  # on half-width text, where ，is ,
@@ -106,6 +109,13 @@ class Stream:
     framed: bool = False  # rows of one line open and close with the unit ("| a | b |")
     aligned: bool = False  # laid out in columns with runs of spaces: a blank cell may leave no trace
     segments: list[Segment] = field(default_factory=list)
+
+    @cached_property
+    def by_line(self) -> dict[int, list[Token]]:
+        lines: dict[int, list[Token]] = {}
+        for token in self.tokens:
+            lines.setdefault(token.line, []).append(token)
+        return lines
 
     def empties(self, gap: str, leading: bool = False) -> int:
         """Empty cells in a gap: a gap holding k separator units holds k - 1 of them. Where a row is
@@ -183,8 +193,15 @@ def stream(document: Document, lines: list[Paragraph], end: int,
             known[key] = expected(labels)
         return known[key]
 
-    readings = [_read_with(base, unit, tail) for unit in units]
-    return max(readings, key=lambda s: sum(_fits(s, seg, cells(seg.labels)) for seg in s.segments))
+    best, best_fits = None, -1
+    for unit in units:
+        reading = _read_with(base, unit, tail)
+        rows = [_fits(reading, seg, n) for seg in reading.segments if (n := cells(seg.labels)) is not None]
+        if sum(rows) > best_fits:
+            best, best_fits = reading, sum(rows)
+        if best_fits == len(rows):
+            break  # every row the template names has its cells: no other unit can do better
+    return best
 
 
 def _read_with(base: Stream, unit: str, tail: str) -> Stream:
@@ -200,8 +217,8 @@ def _read_with(base: Stream, unit: str, tail: str) -> Stream:
     return s
 
 
-def _fits(s: Stream, segment: Segment, n: int | None) -> bool:
-    return n is not None and (len(segment.values) == n or fit_values(_separated(s, segment, _sketch), n) is not None)
+def _fits(s: Stream, segment: Segment, n: int) -> bool:
+    return len(segment.values) == n or fit_values(_separated(s, segment, _sketch), n) is not None
 
 
 def _sketch(at: int, token: Token | None = None) -> tuple[None, CellValue]:
@@ -230,8 +247,8 @@ def _tokens(text: str, paragraph: Paragraph, line: int) -> list[Token]:
             continue
         for at, piece in _unglue(match.start(), printed[match.start():match.end()], match.group(0)):
             begin = start + at
-            out.append(Token(piece, begin, begin + len(piece), line, parse_cell(piece),
-                             text[line_start:begin + len(piece)]))
+            value = parse_cell(piece) if _MAY_BE_A_VALUE.match(piece) else NOT_A_VALUE
+            out.append(Token(piece, begin, begin + len(piece), line, value, text[line_start:begin + len(piece)]))
     return out
 
 
@@ -479,5 +496,5 @@ def below(upper: list[Token], lower: list[Token]) -> bool:
 
 def line_mates(s: Stream, tokens: list[Token]) -> list[Token]:
     """The other tokens printed on the lines of `tokens`."""
-    lines, own = {t.line for t in tokens}, {t.index for t in tokens}
-    return [t for t in s.tokens if t.line in lines and t.index not in own]
+    own = {t.index for t in tokens}
+    return [t for line in sorted({t.line for t in tokens}) for t in s.by_line[line] if t.index not in own]

@@ -130,7 +130,8 @@ class TableReader:
         label = segment.labels
         text = "".join(t.text for t in label)
         columns = self._expected(text, len(segment.values))
-        blank_row = not segment.values and bool(label) and self._blank_row_allowed(text, stream.line_mates(s, label))
+        blank_row = not segment.values and bool(label) and (s.aligned or any(map(s.empties, segment.gaps))) \
+            and self._blank_row_allowed(text, stream.line_mates(s, label))
         reading = stream.read_values(s, segment, [c.names for c in columns] if columns else None, blank_row)
         if not reading.values:
             return False
