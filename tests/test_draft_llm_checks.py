@@ -18,10 +18,13 @@ from tests.conftest import gold_report_dirs, load_gold
 PINGTAN_2022 = next(d for d in gold_report_dirs() if d.name == "pingtan-experimental-zone-2022")
 
 
+ASKED: list[dict] = []  # every request the servers were sent
+
+
 def _server(reply: str):
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            ASKED.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
             body = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": "canned",
                                "choices": [{"index": 0, "finish_reason": "stop",
                                             "message": {"role": "assistant", "content": reply}}],
@@ -81,3 +84,11 @@ def test_a_model_sentence_with_an_invented_number_is_dropped_and_counted(canned)
 def test_a_model_that_gives_nothing_is_said(canned) -> None:
     result = draft(report_from_flat(load_gold(PINGTAN_2022)), llm=canned("我无法回答"))
     assert result.method == "fallback" and "大模型未给出有效草稿" in result.label
+
+
+def test_the_model_is_told_the_work_problem_each_fact_evidences(canned) -> None:
+    ASKED.clear()
+    draft(report_from_flat(load_gold(PINGTAN_2022)), llm=canned("{}"))
+    prompt = "\n".join(m["content"] for m in ASKED[0]["messages"])
+    assert "（问题：依申请公开答复质量）" in prompt and "（问题：政策解读）" in prompt
+    assert "不写年报表格本身的填报" in prompt

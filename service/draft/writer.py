@@ -59,7 +59,7 @@ def _variables(report: Report, facts: list[Fact], examples: Examples, feedback: 
         return "\n".join(f"{e.id}（{e.year or ''}年 {e.agency}）：{e.text[:_EXAMPLE_CHARS]}" for e in items) or empty
 
     return {"agency": report.meta.agency or "本机关", "year": str(report.meta.year or "本"),
-            "facts": "\n".join(f"{f.id}{'（问题）' if f.problem else ''}：{f.text}" for f in facts),
+            "facts": "\n".join(f"{f.id}{f'（问题：{f.topic}）' if f.problem else ''}：{f.text}" for f in facts),
             "own": listing(examples.own, "（无）"), "similar": listing(examples.similar, "（无）"), "feedback": feedback}
 
 
