@@ -139,3 +139,14 @@ def test_the_drafts_figures_are_listed_and_go_stale_on_an_edit() -> None:
     edited.fields["t3.granted.commercial"].value = 20  # a part of a recomputed total
     assert stale_figures(used, edited) == ["t3.granted.total"]
     assert all(float(n) in {abs(float(v)) for f in result.findings for v in f.numbers} for n in numbers_in(result.draft))
+
+
+def test_cli_text_view_says_which_totals_were_recomputed_and_why_each_problem(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run([str(Path(sys.executable).parent / "nianbao"), "draft", str(SHANGHAI), "--llm", "off",
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "t3.granted.total = 272（4 项）" in run.stdout and "所列问题的依据" in run.stdout
+    assert "数据不一致" not in run.stdout and "空白未填" not in run.stdout
