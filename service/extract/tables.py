@@ -16,7 +16,7 @@ from service.extract import stream
 from service.extract.sections import heading_of
 from service.ingest.furniture import is_page_number
 from service.numbers import BLANK, CellValue, fit_values, parse_cell
-from service.registry import Label, Registry, Template, registry
+from service.registry import TABLES, Label, Registry, Template, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
 
@@ -186,11 +186,12 @@ class TableReader:
         if text not in self.matched:
             self.matched[text] = {table: labels.match(text, rows) for table, rows in
                                   (("t2", self.template.table2_rows), ("t3", self.template.table3_rows),
-                                   ("t4", self.t4_labels))}
+                                   ("t4", self.t4_labels), ("t3 groups", self.template.table3_groups))}
         return self.matched[text]
 
     def _row_score(self, tokens: list) -> float:
-        return max(score for _, score in self._matches("".join(t.text for t in tokens)).values())
+        found = self._matches("".join(t.text for t in tokens))
+        return max(found[table][1] for table in TABLES)
 
     def _part_of_a_row(self, tokens: list) -> bool:
         """The pieces joined are (the start of) one label: part of a row's name once any bracketed
@@ -225,7 +226,7 @@ class TableReader:
         empty cells of merged headers too)."""
         if any(normalize_label(t) in self.column_names for t in [text, *(m.text for m in mates)]):
             return False
-        found, score = labels.match(text, self.template.table3_rows if self.context == "t3" else self.template.table2_rows)
+        found, score = self._matches(text)["t3" if self.context == "t3" else "t2"]
         return found is not None and score >= _SURE
 
     def _heading(self, text: str) -> bool:
@@ -276,14 +277,15 @@ class TableReader:
         """The table a row's own label names beyond doubt, if any."""
         if not label:
             return None
-        for table, (found, score) in self._matches(label).items():
+        for table in TABLES:
+            found, score = self._matches(label)[table]
             if found and score >= _SURE and (table == "t2" or len(normalize_label(found.label)) >= 4):
                 return table
         return None
 
     # ------------------------------------------------------------------ table 2
     def _t2(self, row: _Row) -> None:
-        found, score = labels.match(row.label, self.template.table2_rows)
+        found, score = self._matches(row.label)["t2"]
         if found is None:
             return self._unplace(row, "t2", "表二行名未能识别")
         values = fit_values(row.values, len(found.columns))
@@ -295,7 +297,7 @@ class TableReader:
     # ------------------------------------------------------------------ table 3
     def _t3_groups(self, row: _Row) -> None:
         for cell in row.labels:
-            group, score = labels.match(cell.text, self.template.table3_groups)
+            group, score = self._matches(cell.text)["t3 groups"]
             if group and score >= _SURE:
                 self.t3_group = group.key
 
@@ -322,7 +324,7 @@ class TableReader:
             found, score = labels.match(printed, in_group)
             if found:
                 return found, score
-        found, score = labels.match(printed, rows)
+        found, score = self._matches(printed)["t3"]
         # A bare "其他" belongs to a group and is only trusted inside one.
         if found and found.group not in (None, "results") and self.t3_group != found.group \
                 and len(normalize_label(printed)) < 4:
@@ -391,7 +393,7 @@ class TableReader:
 
     # ------------------------------------------------------------------ table 4
     def _t4(self, row: _Row) -> None:
-        found, score = labels.match(row.label, self.t4_labels) if row.label else (None, 0.0)
+        found, score = self._matches(row.label)["t4"] if row.label else (None, 0.0)
         groups, outcomes = self.reg.table4_groups, self.reg.table4_outcomes
         if found in groups and (values := fit_values(row.values, len(outcomes))):
             cells = [(f"t4.{found.key}.{o.key}", cell, value) for o, (cell, value) in zip(outcomes, values)]
