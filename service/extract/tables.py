@@ -8,6 +8,7 @@ Which table a row belongs to comes from the section headings and from the row's 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Paragraph
@@ -23,6 +24,7 @@ from service.textnorm import normalize_label
 _SECTION_TABLE = {"proactive": "t2", "requests": "t3", "review_litigation": "t4"}
 _SURE = 0.85  # a label match at least this good may move the reader into another table
 _FALLBACK_CONFIDENCE = 0.6  # a row placed by its position between two recognised rows
+_DIGIT = re.compile(r"[0-9０-９]")
 _MAX_LABEL_PIECES = 8  # a label wrapped over at most this many lines or spaced-out pieces
 
 
@@ -100,8 +102,8 @@ class TableReader:
     def _stream(self, document: Document, lines: list[Paragraph], end: int | None) -> None:
         """Rows rebuilt from text that lost its grid, each taking as many cells as its label asks;
         `end` is where the block after these lines begins."""
-        if not lines:
-            return
+        if not lines or (self.context is None and not any(_DIGIT.search(p.text) for p in lines)):
+            return  # before any table, lines without a number (a page's navigation) hold no row
         s = stream.stream(document, lines, end if end is not None else lines[-1].location.end, self._cells_expected)
         carried: list = []  # the start of a run of labels that finished the row above
         for segment, after in zip(s.segments, [*s.segments[1:], None]):
