@@ -109,8 +109,8 @@ class TableReader:
         for segment, after in zip(s.segments, [*s.segments[1:], None]):
             header: list = []
             groups = self._label_groups(s, [t for t in segment.labels if t not in carried], segment.values)
-            if groups and segment.values and after:
-                carried = self._continuation(s, groups[-1], after.labels)
+            if groups and segment.values and after and s.aligned:  # labels wrap below numbers only there
+                carried = self._continuation(groups[-1], after.labels)
                 groups[-1] = groups[-1] + carried
             for group in groups[:-1]:
                 if not self._stream_row(s, stream.Segment(group, [], [""]), header):
@@ -130,10 +130,12 @@ class TableReader:
         """Read one row of the stream (the header labels before it first); False for a row of labels
         only, which belongs to the header."""
         label = segment.labels
+        maybe_blank = bool(label) and (s.aligned or any(map(s.empties, segment.gaps)))
+        if not segment.values and not maybe_blank:
+            return False
         text = "".join(t.text for t in label)
         columns = self._expected(text, len(segment.values))
-        blank_row = not segment.values and bool(label) and (s.aligned or any(map(s.empties, segment.gaps))) \
-            and self._blank_row_allowed(text, stream.line_mates(s, label))
+        blank_row = not segment.values and self._blank_row_allowed(text, stream.line_mates(s, label))
         reading = stream.read_values(s, segment, [c.names for c in columns] if columns else None, blank_row)
         if not reading.values:
             return False
@@ -168,13 +170,12 @@ class TableReader:
             groups = sorted((g for g in groups if g is not own), key=lambda g: (g[0].line, g[0].x0)) + [own] * bool(own)
         return groups
 
-    def _continuation(self, s: stream.Stream, label: list, following: list) -> list:
+    def _continuation(self, label: list, following: list) -> list:
         """The labels after a row's numbers that finish its own label (text aligned in columns
         wraps a label below the line its numbers stand on): the longest run that is still part of
         a row's name and names a row better than the label alone."""
         best, best_score = [], self._row_score(label)
-        if s.aligned:  # only pieces in the label's own column, not those below the cell left of it
-            following = [t for t in following if t.x0 >= label[0].x0 - 1]
+        following = [t for t in following if t.x0 >= label[0].x0 - 1]  # its own column, not the cell left of it
         for end in range(1, min(len(following), _MAX_LABEL_PIECES) + 1):
             if not self._part_of_a_row(label + following[:end]):
                 break
