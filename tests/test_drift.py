@@ -8,6 +8,7 @@ from __future__ import annotations
 from eval import drift, render
 from service.llm import LLM
 from service.pipeline import read
+from service.registry import registry
 from service.textnorm import normalize_label
 from tests.conftest import gold_report_dirs, load_gold, source_path
 
@@ -34,9 +35,13 @@ def test_rules_alone_miss_fields_on_drift_and_read_nothing_from_prose() -> None:
 
 
 def test_clean_renderings_never_ask_the_model() -> None:
+    """Whole reports only: a capture cut off before a table leaves that table to the prose, which
+    the model is rightly asked about."""
     asked = []
     for directory in gold_report_dirs():
         gold = load_gold(directory)
+        if set(gold["fields"]) != set(registry().templates[gold["meta"]["template"]].keys):
+            continue
         inputs = [(source_path(directory).read_bytes(), gold["source"])]
         inputs += [render.render(gold, layout) for layout in ("html", "docx", "text_lines")]
         for data, name in inputs:
