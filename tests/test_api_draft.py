@@ -50,6 +50,8 @@ def test_an_edit_makes_the_draft_stale_and_exports_carry_it(tmp_path) -> None:
         client.patch(f"/api/reports/{report_id}/fields", json={"fields": {"t3.unavailable.not_held.total": 300}})
         saved = client.get(f"/api/reports/{report_id}").json()["draft"]
         assert saved["stale"] is True and saved["stale_keys"] == ["t3.unavailable.not_held.total"]
+        numbers = next(c for c in saved["checks"] if c["name"] == "numbers_grounded")
+        assert not numbers["passed"] and "已过时" in numbers["message"]  # no "✓ 数字均来自本年数据" on old figures
 
         rows = list(csv.reader(io.StringIO(client.get(f"/api/reports/{report_id}/export", params={"format": "csv"})
                                            .content.decode("utf-8-sig"))))

@@ -47,4 +47,8 @@ def with_staleness(saved: dict | None, report: Report | None) -> dict | None:
     if "figures" not in saved:  # drafted before the figures were kept: stale once anything was corrected
         return {**saved, "stale": None, "stale_keys": []}
     changed = stale_figures(saved["figures"], report)
-    return {**saved, "stale": bool(changed), "stale_keys": changed}
+    if not changed:
+        return {**saved, "stale": False, "stale_keys": []}
+    checks = [{**c, "passed": False, "message": f"数据已修改（{'、'.join(changed)}），草稿中的数字已过时，请重新生成"}
+              if c["name"] == "numbers_grounded" else c for c in saved.get("checks", [])]
+    return {**saved, "stale": True, "stale_keys": changed, "checks": checks}
