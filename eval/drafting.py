@@ -16,6 +16,7 @@ things than the office did, in other words.
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections import Counter
@@ -85,6 +86,9 @@ def false_statements(result: Draft, gold: dict) -> list[str]:
             wrong.append(f"{finding.id}：用了重算的总计而未说明总计栏空白")
         if finding.id in cited and any(k not in fields for k in finding.keys):
             wrong.append(f"{finding.id}：引用了报告没有的栏目")
+    for table, words in (("t3.", "新收|申请|办理结果|不予公开|不掌握"), ("t4.", "复议|诉讼")):
+        if not any(k.startswith(table) for k in fields) and re.search(rf"({words})[^。；\n]*\d", result.text):
+            wrong.append(f"报告没有{'表三' if table == 't3.' else '表四'}，草稿却说了它的数字")
     allowed = {abs(float(n)) for f in result.findings for n in f.numbers}
     wrong += [f"数字 {n} 无依据" for n in numbers_in(result.draft) if float(n) not in allowed]
     wrong += [f"把表格检查结果当作工作问题：{d}" for d in _DEFECTS if d in result.text]
@@ -126,6 +130,13 @@ def evaluate_drafting(golds: list[dict]) -> dict:
             "char_f1": char_f1(result.draft, reference) if reference else None,
         }
     rows = per_report.values()
+    cut = 0  # the same reports with tables 3 and 4 left out: nothing may be said about them
+    for gold in golds:
+        fields = {k: v for k, v in gold["fields"].items() if k.startswith("t2.")}
+        if not any(v is not None for v in fields.values()):
+            continue
+        partial = {**gold, "fields": fields, "sections": {}}
+        cut += len(false_statements(draft(report_from_flat(partial)), partial))
 
     def mean(key: str) -> float | None:
         values = [r[key] for r in rows if r[key] is not None]
@@ -140,6 +151,7 @@ def evaluate_drafting(golds: list[dict]) -> dict:
         "topic_recall": round(sum(len(t["covered"]) for t in scored) / wanted, 4) if wanted else None,
         "topic_recall_figures_only": round(sum(len(t["covered_by_figures"]) for t in scored) / wanted, 4) if wanted else None,
         "false_statements": sum(len(r["false_statements"]) for r in rows),
+        "false_statements_without_tables_3_4": cut,
         "overlap_published_max": max(published_overlaps, default=None),
         "reports": len(per_report), "method": "fallback",
         "grounded_number_rate": round(grounded / numbers, 6) if numbers else None, "numbers": numbers,

@@ -150,3 +150,20 @@ def test_cli_text_view_says_which_totals_were_recomputed_and_why_each_problem(tm
     assert run.returncode == 0, run.stderr
     assert "t3.granted.total = 272（4 项）" in run.stdout and "所列问题的依据" in run.stdout
     assert "数据不一致" not in run.stdout and "空白未填" not in run.stdout
+
+
+def test_the_eval_counts_what_the_old_drafts_got_wrong() -> None:
+    """The faults of issue 19, written as the old drafter wrote them, are false statements to the eval."""
+    from eval.drafting import false_statements
+
+    gold = _gold(SHANGHAI)
+    good = draft(report_from_flat(gold))
+    assert false_statements(good, gold) == []
+    without = _without(gold, "t3.", "t4.")
+    old_text = good.draft.replace("（一）存在的主要问题\n", "（一）存在的主要问题\n2019年新收政府信息公开申请 0 件[F1]。")
+    assert any("表三" in w for w in false_statements(good.model_copy(update={"draft": old_text, "text": old_text}), without))
+    zero = good.model_copy(update={"figures": [f.model_copy(update={"value": 0, "how": "printed"})
+                                              if f.key == "t3.granted.total" else f for f in good.figures]})
+    assert any("t3.granted.total" in w for w in false_statements(zero, gold))
+    defect = good.model_copy(update={"text": good.text + "年报表格有 12 处数据不一致。"})
+    assert any("数据不一致" in w for w in false_statements(defect, gold))
