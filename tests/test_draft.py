@@ -112,7 +112,7 @@ def test_a_draft_that_cannot_be_reworded_enough_is_flagged() -> None:
     hongze = [d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024"][0]
     report = extracted(hongze)
     facts = collect(report)
-    every_wording = "\n".join(fallback.compose(facts, v, report.meta.agency) for v in range(fallback.VARIANTS))
+    every_wording = "\n".join(fallback.compose(facts, v, report.meta.agency, year=report.meta.year) for v in range(fallback.VARIANTS))
     result = draft(report, history=[_with_text(report, every_wording)])
     assert result.flags == ["内容雷同"] and not result.checks[1].passed and "内容雷同" in result.checks[1].message
 

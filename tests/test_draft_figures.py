@@ -116,6 +116,9 @@ def test_two_bodies_with_the_same_figures_get_different_text() -> None:
     again = draft(report_from_flat({**gold, "meta": {**gold["meta"], "agency": "洪泽区人民政府"}})).text
     same = draft(report_from_flat({**gold, "meta": {**gold["meta"], "agency": "淮安市洪泽区人民政府"}})).text
     assert again == same and "我区" in same  # one agency, one voice, however named
+    years = {draft(report_from_flat({**gold, "meta": {**gold["meta"], "year": y}})).text.split("（二）")[1]
+             for y in (2022, 2023, 2024)}
+    assert len(years) > 1  # nor the same improvements every year
 
 
 def test_catalogue_wordings_copy_no_published_section_five() -> None:

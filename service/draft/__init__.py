@@ -103,7 +103,7 @@ def draft(report: Report, previous: Report | None = None, findings: list[Finding
     figures = Figures(report)
     facts = collect(report, previous or examples.previous, findings, figures)
     agency = report.meta.agency or ""
-    planned = fallback.plan(facts, agency, [(e.id, e.text) for e in examples.own])
+    planned = fallback.plan(facts, agency, [(e.id, e.text) for e in examples.own], report.meta.year)
     for item in planned:
         if item.fact is not None:
             item.fact.problem, item.fact.topic = True, catalogue.TOPICS[item.topic].name
@@ -117,7 +117,7 @@ def draft(report: Report, previous: Report | None = None, findings: list[Finding
         else:
             label, llm_checks, checks = f"{fallback.LABEL}（{failure}）", checks, []
     if not text:
-        text, checks = _write_fallback(facts, examples, agency, planned)
+        text, checks = _write_fallback(facts, examples, agency, planned, report.meta.year)
     return Draft(draft=text, text=plain(text), sentences=sentences(text), method=method, label=label,
                  findings=[DraftFinding(id=f.id, kind=f.kind, numbers=list(f.numbers.values()), text=f.text,
                                         problem=f.problem, keys=f.keys, summed=f.summed) for f in facts],
@@ -162,14 +162,14 @@ def _write_llm(llm: LLM, report: Report, facts: list[Fact], examples: Examples) 
 _CHECK_NAMES = {"numbers_grounded": "数字核对", "overlap_previous": "防雷同", "structure": "结构", "length": "长度"}
 
 
-def _write_fallback(facts: list[Fact], examples: Examples, agency: str,
-                    planned: list[fallback.Planned]) -> tuple[str, list[DraftCheck]]:
+def _write_fallback(facts: list[Fact], examples: Examples, agency: str, planned: list[fallback.Planned],
+                    year: int | None) -> tuple[str, list[DraftCheck]]:
     """The first wording whose overlap with the agency's earlier texts is in bounds, else the least similar."""
     earlier = examples.own_texts()
     best, best_overlap, attempts = "", 2.0, 0
     for variant in range(fallback.VARIANTS):
         attempts += 1
-        text = fallback.compose(facts, variant, agency, planned=planned)
+        text = fallback.compose(facts, variant, agency, planned=planned, year=year)
         worst = max((overlap(text, t) for t in earlier.values()), default=0.0)
         if worst < best_overlap:
             best, best_overlap = text, worst

@@ -4,7 +4,8 @@
 catalogue's order, which is its priority), then what
 the agency's own earlier section 五 named (citing that text), up to four in all, then, only to reach two, common ones
 no figure can evidence (marked so in the plan). Every problem gets one improvement that answers it.
-Wordings are chosen by the agency's name, so two bodies with the same figures get different text, and
+Wordings are chosen by the agency and year, so two bodies with the same figures get different text (and
+one body other words next year), and
 by `variant`, so a draft reading too much like the agency's earlier text can be written again.
 """
 
@@ -34,18 +35,23 @@ class Planned:
     cite: str | None = None  # the fact or passage id cited
 
 
-def _seed(agency: str, *parts: str) -> int:
-    """Stable per agency: 淮安市洪泽区人民政府 and 洪泽区人民政府 are one agency and get the same wordings."""
-    key = parse_agency(agency).key if agency else ""
-    return int(hashlib.sha1("|".join((key, *parts)).encode()).hexdigest()[:8], 16)
+def voice(agency: str, year: int | None = None) -> str:
+    """Whose wordings: one per agency and year (淮安市洪泽区人民政府 and 洪泽区人民政府 are one agency; its next
+    year's report gets other wordings)."""
+    return f"{parse_agency(agency).key if agency else ''}|{year or ''}"
 
 
-def _pick(options: tuple[str, ...], agency: str, key: str, variant: int) -> str:
-    return options[(_seed(agency, key) + variant) % len(options)]
+def _seed(who: str, *parts: str) -> int:
+    return int(hashlib.sha1("|".join((who, *parts)).encode()).hexdigest()[:8], 16)
 
 
-def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = ()) -> list[Planned]:
+def _pick(options: tuple[str, ...], who: str, key: str, variant: int) -> str:
+    return options[(_seed(who, key) + variant) % len(options)]
+
+
+def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (), year: int | None = None) -> list[Planned]:
     """The problems a draft states. `earlier`: the agency's own earlier section 五 texts as (id, text), newest first."""
+    who = voice(agency, year)
     by_kind: dict[str, Fact] = {}
     for fact in facts:
         by_kind.setdefault(fact.kind, fact)
@@ -61,9 +67,9 @@ def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (
     if earlier and len(chosen) < MAX_PROBLEMS:
         passage_id, text = earlier[0]
         named = [t for t in TOPICS if t in topics_in(problems_part(text)) and all(p.topic != t for p in chosen)]
-        for topic in sorted(named, key=lambda t: _seed(agency, t))[:MAX_PROBLEMS - len(chosen)]:
+        for topic in sorted(named, key=lambda t: _seed(who, t))[:MAX_PROBLEMS - len(chosen)]:
             chosen.append(Planned(topic, None, None, "earlier_report", passage_id))
-    for topic in sorted(STANDING, key=lambda t: _seed(agency, "standing", t)):
+    for topic in sorted(STANDING, key=lambda t: _seed(who, "standing", t)):
         if len(chosen) >= MIN_PROBLEMS:
             break
         if all(p.topic != topic for p in chosen):
@@ -97,33 +103,34 @@ _CARRIED = ("，往年报告已指出这一问题，仍需持续改进", "，这
 _PATTERNS = {p.id: p for p in PATTERNS}
 
 
-def _problem(item: Planned, agency: str, variant: int) -> str:
+def _problem(item: Planned, who: str, variant: int) -> str:
     topic = TOPICS[item.topic]
     if item.pattern and item.fact:
-        wording = _pick(_PATTERNS[item.pattern].problems, agency, item.pattern, variant)
+        wording = _pick(_PATTERNS[item.pattern].problems, who, item.pattern, variant)
         text = wording.format(**item.fact.numbers, topic=item.fact.label) + (
             "（总计栏空白，按分项相加）" if item.fact.summed else "")
     else:
-        text = _pick(topic.plain, agency, topic.id, variant)
+        text = _pick(topic.plain, who, topic.id, variant)
         if item.basis == "earlier_report":
-            text += _pick(_CARRIED, agency, "carried", variant)
+            text += _pick(_CARRIED, who, "carried", variant)
     return text + (f"[{item.cite}]" if item.cite else "")
 
 
-def _measure(item: Planned, agency: str, variant: int) -> str:
+def _measure(item: Planned, who: str, variant: int) -> str:
     measures = (_PATTERNS[item.pattern].measures if item.pattern else ()) or TOPICS[item.topic].measures
-    return _pick(measures, agency, f"measure:{item.topic}", variant)
+    return _pick(measures, who, f"measure:{item.topic}", variant)
 
 
 def compose(facts: list[Fact], variant: int = 0, agency: str = "", earlier: list[tuple[str, str]] = (),
-            planned: list[Planned] | None = None) -> str:
-    planned = plan(facts, agency, earlier) if planned is None else planned
+            planned: list[Planned] | None = None, year: int | None = None) -> str:
+    planned = plan(facts, agency, earlier, year) if planned is None else planned
+    who = voice(agency, year)
     we = _we(agency or "")
     lead = next((f for f in facts if f.kind == "requests"), None)
-    opening = _pick(_OPENINGS, agency, "opening", variant).format(we=we)
+    opening = _pick(_OPENINGS, who, "opening", variant).format(we=we)
     if lead is not None and all(p.fact is not lead for p in planned):
         opening = f"{lead.text}[{lead.id}]。{opening}"
-    problems = "；".join(f"{_ORDINALS[i]}是{_problem(p, agency, variant)}" for i, p in enumerate(planned))
-    measures = "".join(f"{_ORDINALS[i]}是{_measure(p, agency, variant)}。" for i, p in enumerate(planned))
-    turn = _pick(_TURNS, agency, "turn", variant).format(we=we)
+    problems = "；".join(f"{_ORDINALS[i]}是{_problem(p, who, variant)}" for i, p in enumerate(planned))
+    measures = "".join(f"{_ORDINALS[i]}是{_measure(p, who, variant)}。" for i, p in enumerate(planned))
+    turn = _pick(_TURNS, who, "turn", variant).format(we=we)
     return "\n".join([HEADINGS[0], f"{opening}{problems}。", HEADINGS[1], f"{turn}{measures}"])
