@@ -50,7 +50,10 @@ def test_clean_renderings_never_ask_the_model() -> None:
 
 
 def test_the_chain_never_accepts_a_value_gold_disagrees_with(llm_server) -> None:
-    gold = SAMPLE[0]
+    from service.llm.gaps import mappable_rows
+
+    # a report whose drifted labels the rules leave unplaced: the bundled model maps rows, never prose
+    gold = next(g for g in GOLDS if mappable_rows(read(drift.make(g, "drift", "html").data, "drift.html")[1]))
     runs = [drift.run_one(drift.make(gold, kind, "html"), gold, lambda: LLM(llm_server))
             for kind in ("drift", "drift_t2_prose")]
     assert sum(r["llm"]["calls"] for r in runs) >= 1, "the drift left the model nothing to do"
