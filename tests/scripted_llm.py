@@ -21,6 +21,7 @@ class Endpoint:
         self.script, self.delay = script, delay
         self.requests: list[list[dict]] = []
         self.down = False  # answer 503, as a provider in an outage does
+        self.failures = 0  # answer 503 to this many requests first
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -44,7 +45,8 @@ class Endpoint:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if endpoint.down:
+                if endpoint.down or endpoint.failures > 0:
+                    endpoint.failures -= 1
                     self._send({"error": {"message": "service unavailable", "type": "server_error"}}, 503)
                     return
                 endpoint.requests.append(body["messages"])

@@ -102,3 +102,36 @@ def test_a_batch_redoes_on_resume_the_files_an_outage_left(tmp_path, monkeypatch
     with (out / batch.FIELDS_CSV).open(encoding="utf-8-sig") as table:
         rows = list(csv.DictReader(table))
     assert sorted(r["status"] for r in rows) == ["done", "done"]  # one row a file, the newest record
+
+
+def test_a_celery_worker_retries_a_report_whose_endpoint_was_down(tmp_path) -> None:
+    """The first attempt meets the endpoint down (503 to it and to the client's own retries): the task
+    is retried, not stored as done, and the next attempt reads the report with the model."""
+    from eval import scaleout
+    from eval.load import free_port, start_redis, start_worker, stop_group
+    from service.jobs.cluster import Cluster
+    from service.settings import Settings
+
+    port = free_port()
+    redis_server = start_redis(tmp_path, port)
+    with scripted(right) as endpoint:
+        endpoint.failures = 3  # one request and the client's two retries
+        env = {"NIANBAO_BROKER_URL": f"redis://127.0.0.1:{port}/0", **scaleout.WORKER_ENV,
+               "NIANBAO_TASK_TIME_LIMIT": "30", "NIANBAO_VISIBILITY_TIMEOUT": "60",
+               "NIANBAO_LLM_BASE_URL": endpoint.base_url, "NIANBAO_LLM_MODEL": "scripted",
+               "NIANBAO_LLM_CAPABLE": "false", "NIANBAO_DATA_DIR": str(tmp_path / "worker")}
+        worker = start_worker("outage@%h", env, tmp_path / "worker.log")
+        try:
+            cluster = Cluster(Settings(data_dir=tmp_path, broker_url=env["NIANBAO_BROKER_URL"],
+                                       task_time_limit=30, visibility_timeout=60))
+            digest = "outage-" + str(port)
+            cluster.send(digest, DRIFTED.filename, DRIFTED.data)
+            state = {}
+            assert _until(lambda: (state.update(cluster.poll(digest)) or state["status"] in ("done", "failed")), 120), \
+                (tmp_path / "worker.log").read_text("utf-8")[-2000:]
+        finally:
+            stop_group(worker)
+            redis_server.terminate()
+            redis_server.wait(timeout=30)
+    assert state["status"] == "done", state
+    assert state["attempts"] == 2 and state["report"]["llm"]["calls"] == 3 and not state["report"]["llm"]["unavailable"]
