@@ -31,7 +31,7 @@ class Endpoint:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
     def config(self, **changes) -> LLMConfig:
-        return LLMConfig(base_url=self.base_url, model="scripted", max_retries=0, timeout=10, **changes)
+        return LLMConfig(**{"base_url": self.base_url, "model": "scripted", "max_retries": 0, "timeout": 10, **changes})
 
     def _handler(self):
         endpoint = self

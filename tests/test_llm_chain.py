@@ -209,3 +209,13 @@ def test_a_small_endpoint_is_not_even_asked_when_only_prose_is_left(tmp_path) ->
         done = _cli(path, endpoint, tmp_path, NIANBAO_LLM_CAPABLE="false")
     assert endpoint.requests == [] and done.returncode == 3
     assert "请配置大模型端点 NIANBAO_LLM_*" in done.stderr and "表二" in done.stderr
+
+
+@pytest.mark.parametrize("budget,timeout,retries", [(300, 120, 1), (1000, 120, 2), (50, 50, 0)])
+def test_a_request_and_its_retries_fit_in_what_is_left_of_the_budget(budget, timeout, retries) -> None:
+    from service.llm.chain import MetaAnswer
+
+    with scripted(right) as endpoint:
+        llm = LLM(endpoint.config(timeout=120, max_retries=2, budget_seconds=budget))
+        llm.ask(llm.prompt("read_meta"), {"text": "示例"}, MetaAnswer)
+    assert [key[1:] for key in llm._chats] == [(timeout, retries)]

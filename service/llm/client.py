@@ -72,21 +72,19 @@ class LLM:
         self.budget = Budget(config.budget_seconds, config.budget_calls)
         self.listener: Callable[[str], None] | None = None  # told, in Chinese, what the model is doing
         self.planned = 0  # questions the chain means to ask this report, for the progress text
-        self._chats: dict[tuple[int, int], ChatOpenAI] = {}
+        self._chats: dict[tuple[int, int, int], ChatOpenAI] = {}
 
-    def _chat(self, max_tokens: int, timeout: int) -> ChatOpenAI:
+    def _chat(self, max_tokens: int, timeout: int, retries: int) -> ChatOpenAI:
         """A client whose requests carry the answer's bound under the field the provider reads
         (langchain itself always renames max_tokens to max_completion_tokens), and that waits no
-        longer than `timeout` seconds: what is left of the report's budget, when that is less than
-        the configured timeout (then without retries, which the budget has no room for)."""
-        if (max_tokens, timeout) not in self._chats:
+        longer than `timeout` seconds, with `retries` of its own (none when the budget's rest bounds it)."""
+        if (max_tokens, timeout, retries) not in self._chats:
             bound = ({"max_tokens": max_tokens} if self.config.max_tokens_field == "max_completion_tokens"
                      else {"extra_body": {"max_tokens": max_tokens}})
-            retries = self.config.max_retries if timeout >= self.config.timeout else 0
-            self._chats[max_tokens, timeout] = ChatOpenAI(
+            self._chats[max_tokens, timeout, retries] = ChatOpenAI(
                 base_url=self.config.base_url, api_key=self.config.api_key, model=self.config.model,
                 timeout=timeout, max_retries=retries, temperature=0, **bound)
-        return self._chats[max_tokens, timeout]
+        return self._chats[max_tokens, timeout, retries]
 
     def for_report(self) -> "LLM":
         """The same clients with a trace and a budget of their own: one model serves many reports,
@@ -155,8 +153,11 @@ class LLM:
         if why:
             raise BudgetSpent(why)
         left = self.budget.left_seconds()
+        # a request waits no longer than the budget's rest, and its retries fit in that rest too
         bounded = left < self.config.timeout
-        chat = self._chat(max_tokens, max(1, math.ceil(left)) if bounded else math.ceil(self.config.timeout))
+        timeout = max(1, math.ceil(min(left, self.config.timeout)))
+        retries = max(0, min(self.config.max_retries, int(left // timeout) - 1))
+        chat = self._chat(max_tokens, timeout, retries)
         try:
             if self.config.mode == "json_object":
                 response_format = {"type": "json_object"}
