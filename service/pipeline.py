@@ -50,7 +50,7 @@ def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> tuple[Document
     model = llm()
     if model is None:
         raise InputError("未配置大模型，无法使用 only 模式", "llm-only without a model")
-    model = model.for_report()
+    model = model.for_report(budgeted=False)  # the baseline is measured whole, however long it takes
     template = detect_template(document, find_year(None, document))
     values = whole_report(document, template.id, model)
     fields = {k: FieldValue(value=v, method="llm", confidence=0.5) for k, v in values.items() if k in template.fields}

@@ -219,3 +219,13 @@ def test_a_request_and_its_retries_fit_in_what_is_left_of_the_budget(budget, tim
         llm = LLM(endpoint.config(timeout=120, max_retries=2, budget_seconds=budget))
         llm.ask(llm.prompt("read_meta"), {"text": "示例"}, MetaAnswer)
     assert [key[1:] for key in llm._chats] == [(timeout, retries)]
+
+
+def test_the_one_call_baseline_is_not_cut_by_the_budget(tmp_path) -> None:
+    from service.pipeline import read_llm_only
+
+    rendering = drift.make(GOLD, "drift", "html")
+    with scripted(lambda messages: json.dumps({}), delay=1.2) as endpoint:
+        config = endpoint.config(budget_seconds=1.0, budget_calls=0)
+        _, report = read_llm_only(rendering.data, rendering.filename, lambda: LLM(config))
+    assert report.llm.calls >= 1 and report.llm.note is None

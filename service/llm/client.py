@@ -86,12 +86,14 @@ class LLM:
                 timeout=timeout, max_retries=retries, temperature=0, **bound)
         return self._chats[max_tokens, timeout, retries]
 
-    def for_report(self) -> "LLM":
+    def for_report(self, budgeted: bool = True) -> "LLM":
         """The same clients with a trace and a budget of their own: one model serves many reports,
-        and each report's calls, tokens and seconds are counted apart."""
+        and each report's calls, tokens and seconds are counted apart. Unbudgeted: the eval's
+        one-call baseline, which is timed, not cut."""
         other = copy.copy(self)
         other.trace = LLMTrace(model=self.config.model)
-        other.budget = Budget(self.config.budget_seconds, self.config.budget_calls)
+        other.budget = (Budget(self.config.budget_seconds, self.config.budget_calls) if budgeted
+                        else Budget(math.inf, 2 ** 31))
         other.planned = 0
         return other
 
@@ -156,7 +158,8 @@ class LLM:
         # a request waits no longer than the budget's rest, and its retries fit in that rest too
         bounded = left < self.config.timeout
         timeout = max(1, math.ceil(min(left, self.config.timeout)))
-        retries = max(0, min(self.config.max_retries, int(left // timeout) - 1))
+        fits = left >= self.config.timeout * (self.config.max_retries + 1)
+        retries = self.config.max_retries if fits else max(0, int(left // timeout) - 1)
         chat = self._chat(max_tokens, timeout, retries)
         try:
             if self.config.mode == "json_object":
