@@ -229,3 +229,29 @@ def test_the_one_call_baseline_is_not_cut_by_the_budget(tmp_path) -> None:
         config = endpoint.config(budget_seconds=1.0, budget_calls=0)
         _, report = read_llm_only(rendering.data, rendering.filename, lambda: LLM(config))
     assert report.llm.calls >= 1 and report.llm.note is None
+
+
+def test_a_prose_table_in_several_pieces_is_asked_piece_by_piece(monkeypatch) -> None:
+    """Table 3's sentences cut into three questions: an answer to the first does not end the table."""
+    from service.llm import chain
+
+    monkeypatch.setattr(chain, "_CHUNK", 60)
+    t3 = [("t3.new_received.total", "74", "本年新收政府信息公开申请数量为74"), ("t3.granted.total", "21", "予以公开21"),
+          ("t3.total.total", "75", "办理结果总计为75")]
+
+    def table3(messages: list[dict]) -> str:
+        text = user(messages).split("候选（key：字段含义）", 1)[0]
+        figures = [{"key": k, "number": n, "quote": q} for k, n, q in t3 if q in text]
+        return json.dumps({"figures": figures}, ensure_ascii=False)
+
+    def only_table3():
+        document, report = _table4_in_prose()
+        for key in [k for k in report.fields if k.startswith("t3.")]:
+            del report.fields[key]
+            report.missing.append(key)
+        return document, report
+
+    report, endpoint = _run(table3, only_table3)
+    asked = [r for r in report.llm.rounds if r.task == "read_prose"]
+    assert len(asked) >= 3
+    assert {k: v for k, v in _by_llm(report).items() if k.startswith("t3.")} == {k: int(n) for k, n, _ in t3}

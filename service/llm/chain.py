@@ -3,7 +3,9 @@ kept unless it is grounded in the source and, for corrections, restores the iden
 
 - map_rows: a row the rules could not place gets a registry key chosen by the model among the
   template's unfilled rows; its numbers are still the printed cells, read by the rules.
-- read_prose: figures stated only in sentences, each with its quote, aligned to the source.
+- read_prose: tables printed only in sentences (or as a stream the rules could not rebuild), one
+  question per piece of text; each figure with its quote, aligned to the source, and its field one
+  the words before the number support at least as well as any other.
 - read_meta: the issuing body and the year when the title does not give them, kept only when printed.
 - reask: identities broken on cells read by OCR or the LLM go back to the model with the checker's
   candidate repairs and the cells' source text; a correction must restore the identities.
@@ -144,8 +146,9 @@ def read_prose(document: Document, report: Report, llm: LLM) -> None:
     source = Source(document.text)
     template = registry().templates[report.meta.template]
     prompt = llm.prompt("read_prose")
+    stated = stated_keys(report)  # before the first answer makes its table a printed one
     for table, text in prose_chunks(document, report):
-        open_keys = [k for k in stated_keys(report) if template.fields[k].table == table]
+        open_keys = [k for k in stated if template.fields[k].table == table and k not in report.fields]
         if not open_keys:
             continue
         schema = create_model("ProseFigureChoice", __base__=ProseFigure, key=(_one_of(open_keys) | None, None))

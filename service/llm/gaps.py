@@ -64,7 +64,6 @@ def prose_tables(report: Report) -> list[str]:
 def describe(report: Report, tables: list[str] | None = None, rows: bool = True, meta: bool = True) -> str:
     """What the rules left open, in Chinese: "表二（主动公开）24 个字段、2 行行名未对应模板"."""
     template = registry().templates[report.meta.template]
-    stated = stated_keys(report)
     parts = []
     if meta:
         parts += [_META_NAMES[name] for name in missing_meta(report)]
@@ -72,7 +71,7 @@ def describe(report: Report, tables: list[str] | None = None, rows: bool = True,
         parts.append(f"{len(unplaced)} 行行名未对应模板（" + "、".join(f"“{r.label}”" for r in unplaced[:3])
                      + ("等" if len(unplaced) > 3 else "") + "）")
     for table in tables if tables is not None else prose_tables(report):
-        count = sum(1 for k in stated if template.fields[k].table == table)
+        count = sum(1 for k in report.missing if template.fields[k].table == table)
         parts.append(f"{_TABLE_NAMES.get(table, table)} {count} 个字段")
     return "、".join(parts)
 
