@@ -38,6 +38,7 @@ def read(data: bytes, filename: str, llm: LLMFactory | None = None,
     report = correct_ocr(_extract(document, filename))  # before the LLM sees what the identities settle
     if llm is not None:
         report = _assist(document, report, llm, listener)
+        report.recount_tables()
     return document, report
 
 

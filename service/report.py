@@ -89,6 +89,13 @@ class Report(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     llm: "LLMTrace | None" = None  # what the LLM chain did, when it ran
 
+    def recount_tables(self) -> None:
+        """After values arrive from elsewhere (the model, a person's corrections): each table's count
+        of cells read again, and a table now read whole no longer listed."""
+        for table in self.incomplete:
+            table.read = sum(key.startswith(f"{table.table}.") for key in self.fields)
+        self.incomplete = [table for table in self.incomplete if table.read < table.expected]
+
     def values(self) -> dict[str, int | float | None]:
         return {key: field.value for key, field in self.fields.items()}
 

@@ -143,3 +143,11 @@ def test_numbers_no_identity_places_stay_unplaced() -> None:
     report = extract(load(text.encode(), "r.txt"))
     assert "t3.new_received.total" not in report.values()
     assert [row.values for row in report.unplaced] == [["3", "1", "4"]]
+
+
+def test_a_table_completed_by_corrections_is_no_longer_listed() -> None:
+    report = extract_bytes(_unreadable_table_3(), "r.txt")
+    for key in report.missing:
+        report.fields[key] = report.fields["t2.licensing.decisions"].model_copy(update={"value": 0})
+    report.recount_tables()
+    assert report.incomplete == []

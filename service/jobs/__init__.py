@@ -47,6 +47,7 @@ def effective_report(job: ReportJob) -> Report | None:
                                         provenance=before.provenance if before else None)
         if key in report.missing:
             report.missing.remove(key)
+    report.recount_tables()
     return report
 
 
