@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Callable, Iterator
 
 from service.document import Cell, Document, Location, Paragraph
@@ -40,11 +40,6 @@ _TOKEN = re.compile(rf"[^\s{re.escape(_SEPARATOR_SYMBOLS)}]+")
 _RULE = re.compile(r"^[-:=—_]{3,}$")  # a Markdown or box-drawing rule under a header row
 # A label glued to its first value: CJK text (or a closing bracket) then a number or a dash.
 _GLUED = re.compile(r"^(.*[\u4e00-\u9fff）)”\"])([+-]?\d[\d,]*(?:\.\d+)?|[—\-–/]{1,2})$")
-# Wide and full-width characters as reports print them (Hangul, CJK, kana, full-width forms); the
-# few emoji that East Asian width also calls wide are left at one column.
-_WIDE = re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in (
-    (0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xA000, 0xA4CF),
-    (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFF60), (0xFFE0, 0xFFE6))) + "]")
 # What a number or a blank mark can start with (service.numbers.parse_cell): a cell opening with
 # anything else is a label, and need not be parsed.
 _MAY_BE_A_VALUE = re.compile(r"[\d０-９+\-－−.．—–―/／\\无空_×xX]")
@@ -234,7 +229,17 @@ def _raw_line(text: str, paragraph: Paragraph) -> str:
 
 def _width(text: str) -> int:
     """Display columns: wide and full-width characters take two."""
-    return len(text) + len(_WIDE.findall(text))
+    return len(text) + len(_wide().findall(text))
+
+
+@cache  # compiling the ranges costs milliseconds, and only text aligned in columns needs them
+def _wide() -> re.Pattern:
+    """Wide and full-width characters as reports print them (Hangul, CJK, kana, full-width forms);
+    the few emoji that East Asian width also calls wide are left at one column."""
+    ranges = ((0x1100, 0x115F), (0x2E80, 0x303E), (0x3041, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+              (0xA000, 0xA4CF), (0xAC00, 0xD7A3), (0xF900, 0xFAFF), (0xFE30, 0xFE4F), (0xFF00, 0xFF60),
+              (0xFFE0, 0xFFE6))
+    return re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]")
 
 
 def _tokens(text: str, paragraph: Paragraph, line: int) -> list[Token]:
