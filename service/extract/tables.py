@@ -12,12 +12,11 @@ import re
 from dataclasses import dataclass, field
 
 from service.document import Cell, Document, Paragraph
-from service.registry import labels
 from service.extract import stream
 from service.extract.sections import heading_of
 from service.ingest.furniture import is_page_number
 from service.numbers import BLANK, CellValue, fit_values, parse_cell
-from service.registry import TABLES, Label, Registry, Template, registry
+from service.registry import TABLES, Label, Registry, Template, labels, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
 
@@ -66,6 +65,7 @@ class TableReader:
     t3_short: list = field(default_factory=list)  # (row, found, score): fewer numbers than columns
     grids: dict[int, str] = field(default_factory=dict)  # id(cell) → how its text row was rebuilt
     matched: dict[str, dict] = field(default_factory=dict)  # label → {table: (row, score)}
+
     def __post_init__(self) -> None:
         self.t3_by_key = {row.key: row for row in self.template.table3_rows}
         self.t4_labels = [*self.reg.table4_groups, *self.reg.table4_outcomes]
@@ -108,7 +108,9 @@ class TableReader:
         carried: list = []  # the start of a run of labels that finished the row above
         for segment, after in zip(s.segments, [*s.segments[1:], None]):
             header: list = []
-            groups = self._label_groups(s, [t for t in segment.labels if t not in carried], segment.values)
+            taken = {t.index for t in carried}
+            groups = self._label_groups(s, [t for t in segment.labels if t.index not in taken], segment.values)
+            carried = []
             if groups and segment.values and after and s.aligned:  # labels wrap below numbers only there
                 carried = self._continuation(groups[-1], after.labels)
                 groups[-1] = groups[-1] + carried
