@@ -56,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from eval.render import Cell, Grid, Page, Para, Style, _word_cells, build_page, to_text
+from eval.render import Cell, Grid, Page, Style, _word_cells, build_page, to_text
 from service.registry import registry
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -15,8 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from eval.load import (CLI, distinct_reports, free_port, kill_group, start_redis, start_worker, stop_group,
-                       write_reports)
+from eval.load import (
+    CLI,
+    distinct_reports,
+    free_port,
+    kill_group,
+    start_redis,
+    start_worker,
+    stop_group,
+    write_reports,
+)
 from service.batch import RESULTS, read_results
 
 # Short limits so that a dead worker's report is handed on after 25 s rather than the default 15 min;

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from eval import flatten, modalities, mutations, render
 from eval.drafting import evaluate_drafting
-from eval.score import CellScore, META_KEYS, group, score_cells, score_meta, summarise, worst_keys
+from eval.score import META_KEYS, CellScore, group, score_cells, score_meta, summarise, worst_keys
 from service import __version__, pipeline
 from service.check import check
 from service.check.identities import checked_residuals

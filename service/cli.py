@@ -361,7 +361,13 @@ def index_command(
     data_dir: Path = typer.Option(default_data_dir(), "--data-dir", envvar="NIANBAO_DATA_DIR", help="数据目录"),
 ) -> None:
     """抽取报告并存入向量库（各部分正文、事实与检查结果），供起草第五部分时检索。同一机关同一年度的报告重复索引时替换旧记录。"""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     files = report_files(paths)
     if not files:
@@ -507,8 +513,14 @@ def rate_column():
 @contextmanager
 def batch_progress(total: int, done: int):
     """A progress bar with rate and ETA; yields the callback that counts a finished file."""
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                               TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), rate_column(),
                TimeElapsedColumn(), TextColumn("剩余"), TimeRemainingColumn())

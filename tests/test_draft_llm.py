@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 
-
 from eval.load import free_port
 from service.check import check
 from service.draft import draft, hide_own_section

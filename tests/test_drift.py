@@ -4,7 +4,6 @@ renderings never reach the model."""
 
 from __future__ import annotations
 
-
 from eval import drift, render
 from service.llm import LLM
 from service.pipeline import read

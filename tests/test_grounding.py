@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from service.llm.grounding import Source, ground
 from service.llm.config import Prompt
+from service.llm.grounding import Source, ground
 from tests.conftest import ROOT
 
 TEXT = "2023 年全区受理政府信息公开申请 21 件，\n均在法定期限答复；收取费用１，２００元。"

@@ -21,7 +21,7 @@ from eval import modalities
 from service import pipeline
 from service.correct import correct_ocr
 from service.document import Location, OcrReading
-from service.ingest import IngestError, load, ocr
+from service.ingest import load, ocr
 from service.numbers import ocr_number
 from service.report import FieldValue, Meta, Provenance, Report
 from tests.conftest import ROOT, blank_equal, gold_report_dirs, load_gold

@@ -5,7 +5,15 @@ from __future__ import annotations
 import sqlite3
 import time
 
-from eval.load import distinct_reports, free_port, kill_hard, start_server, statuses, submit_all, wait_all
+from eval.load import (
+    distinct_reports,
+    free_port,
+    kill_hard,
+    start_server,
+    statuses,
+    submit_all,
+    wait_all,
+)
 
 UPLOADS = 60
 

@@ -6,7 +6,6 @@ tests/test_flatten.py runs every gold report through every flattening of eval/fl
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from eval.flatten import Recipe, flatten
-from service.ingest import load
 from service.extract import extract
+from service.ingest import load
 from service.pipeline import extract_bytes
 from tests.conftest import GOLD_DIRS, load_gold
 

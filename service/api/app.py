@@ -23,8 +23,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service import __version__, pipeline
 from service.api import drafting, views
 from service.api.models import (
-    ERRORS, EVENT_SCHEMA, Check, Corrections, Error, ErrorItem, FlatReport, Health, Layout, ProgressEvent, ReportDetail,
-    ReportList, Source, Submitted,
+    ERRORS,
+    EVENT_SCHEMA,
+    Check,
+    Corrections,
+    Error,
+    ErrorItem,
+    FlatReport,
+    Health,
+    Layout,
+    ProgressEvent,
+    ReportDetail,
+    ReportList,
+    Source,
+    Submitted,
 )
 from service.draft import Draft
 from service.ingest import LOADERS, format_of

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from service.check.model import Finding
-from service.registry.labels import match
 from service.registry import Template, registry
+from service.registry.labels import match
 from service.report import Report
 
 

@@ -14,8 +14,19 @@ from pydantic import BaseModel
 
 from service.check import Finding
 from service.draft import catalogue, fallback, writer
-from service.draft.checks import (MAX_OVERLAP, SENTENCE, DraftCheck, check_length, check_numbers, check_overlap,
-                                  check_structure, cited_ids, drop_ungrounded, overlap, plain)
+from service.draft.checks import (
+    MAX_OVERLAP,
+    SENTENCE,
+    DraftCheck,
+    check_length,
+    check_numbers,
+    check_overlap,
+    check_structure,
+    cited_ids,
+    drop_ungrounded,
+    overlap,
+    plain,
+)
 from service.draft.facts import Fact, NoFiguresError, collect, grounded_numbers
 from service.draft.figures import Figures, stale_figures, used_figures
 from service.draft.retrieve import PROBLEMS, Example, Examples, own_history, similar_agencies

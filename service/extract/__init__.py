@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from service.document import Document
-from service.extract.meta import agency_in_opening, detect_template, find_agency, find_title, find_year
+from service.extract.meta import (
+    agency_in_opening,
+    detect_template,
+    find_agency,
+    find_title,
+    find_year,
+)
 from service.extract.sections import find_headings, section_texts
 from service.extract.tables import TableReader
 from service.registry import TABLE_NAMES, TABLES, Template

@@ -11,7 +11,6 @@ batches (`service.ingest.ocr`); no text detection model runs.
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 

@@ -15,7 +15,6 @@ from service.document import Document, Location, Paragraph
 from service.ingest.decode import decode
 from service.ingest.furniture import is_page_number
 
-
 _HEADING_MARK = re.compile(r"\s*(?:#{1,6}\s+)?")  # "## 一、总体情况" in text written as Markdown
 
 

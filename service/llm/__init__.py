@@ -43,7 +43,13 @@ def assist(document: Document, report: Report, llm: LLM, max_rounds: int = 2) ->
     from service.check import check
     from service.llm.chain import map_rows, prose_chunks, read_meta, read_prose, reask
     from service.llm.client import BudgetSpent, LLMUnavailable
-    from service.llm.gaps import describe, mappable_rows, missing_meta, prose_tables, small_model_note
+    from service.llm.gaps import (
+        describe,
+        mappable_rows,
+        missing_meta,
+        prose_tables,
+        small_model_note,
+    )
 
     report.llm = llm.trace
     capable = llm.config.capable

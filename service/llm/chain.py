@@ -25,7 +25,15 @@ from service.document import Document, Location
 from service.extract.meta import printed_years
 from service.llm.gaps import mappable_rows, missing_meta, stated_keys
 from service.llm.gaps import row_candidates as _row_candidates
-from service.llm.grounding import Source, before, best_supported, cell_support, ground, only_supported, support
+from service.llm.grounding import (
+    Source,
+    before,
+    best_supported,
+    cell_support,
+    ground,
+    only_supported,
+    support,
+)
 from service.numbers import fit_values, parse_cell
 from service.registry import registry
 from service.report import FieldValue, LLMRound, Provenance, Report
