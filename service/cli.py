@@ -464,7 +464,7 @@ def batch_command(
         fail(exc.message)
     except KeyboardInterrupt:
         err.print(f"已中断：已完成的结果在 {out / batch.RESULTS}，加 --resume 继续", highlight=False, soft_wrap=True)
-        raise typer.Exit(130)
+        raise typer.Exit(130) from None
     records = list(batch.read_results(out / batch.RESULTS))
     failed = sum(r["status"] == "failed" for r in records)
     err.print(f"完成：本次处理 {len(items)} 份，跳过 {skipped} 份（已完成或内容重复）；共 {len(records) - failed} 份成功，"

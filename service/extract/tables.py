@@ -345,7 +345,7 @@ class TableReader:
         the blank cells were: their numbers go, in order, under the columns for which the most of
         the table's identities hold with the rows already read; only a single best placement is
         taken, and its cells say so in provenance ("identities")."""
-        for row, found, score in self.t3_short:
+        for row, found, _score in self.t3_short:
             keys = [f"t3.{found.key}.{column.key}" for column in self.reg.table3_columns]
             if any(key in self.fields for key in keys):
                 continue

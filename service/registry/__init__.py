@@ -206,15 +206,15 @@ def _expand_identities(raws: list[dict], t3: tuple[Table3Row, ...], t3_cols: tup
     for raw in raws:
         if raw["over"] == "t3.columns":
             for col in t3_cols:
-                keys = lambda names: tuple(f"t3.{r}.{col.key}" for r in expand(names, {"@results": results}))
+                keys = lambda names: tuple(f"t3.{r}.{col.key}" for r in expand(names, {"@results": results}))  # noqa: B023 (called in this iteration)
                 out.append(Identity(raw["id"], keys(raw["lhs"]), keys(raw["rhs"]), f"“{col.label}”列", raw["label"]))
         elif raw["over"] == "t3.rows":
             for row in t3:
-                keys = lambda names: tuple(f"t3.{row.key}.{c}" for c in expand(names, {"@applicants": applicants}))
+                keys = lambda names: tuple(f"t3.{row.key}.{c}" for c in expand(names, {"@applicants": applicants}))  # noqa: B023 (called in this iteration)
                 out.append(Identity(raw["id"], keys(raw["lhs"]), keys(raw["rhs"]), f"“{row.label}”行", raw["label"]))
         elif raw["over"] == "t4.groups":
             for group in t4_groups:
-                keys = lambda names: tuple(f"t4.{group.key}.{o}" for o in names)
+                keys = lambda names: tuple(f"t4.{group.key}.{o}" for o in names)  # noqa: B023 (called in this iteration)
                 out.append(Identity(raw["id"], keys(raw["lhs"]), keys(raw["rhs"]), f"“{group.label}”", raw["label"]))
         else:
             raise ValueError(f"unknown identity scope {raw['over']!r}")
