@@ -29,7 +29,7 @@ def correct_ocr(report: Report) -> Report:
     """The report with every OCR cell mended that exactly one checker repair mends beyond doubt."""
     if not any(f.method == "ocr" for f in report.fields.values()) or report.meta.template is None:
         return report
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     for _ in range(_MAX_ROUNDS):
         fitting = [s for s in _suggestions(report) if _fits(s, report, template)]
         if len(fitting) != 1:
@@ -73,6 +73,7 @@ def _apply(suggestion: Suggestion, report: Report) -> Report:
     notes = []
     for key, value in suggestion.fields.items():
         old = fields[key]
+        assert old.provenance is not None  # _fits took only cells that OCR read, with their readings
         provenance = old.provenance.model_copy(update={"alignment": "fuzzy"})
         fields[key] = FieldValue(value=value, method="ocr+check", confidence=CORRECTED_CONFIDENCE,
                                  provenance=provenance)

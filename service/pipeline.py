@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from service.correct import correct_ocr
 from service.document import Document
@@ -10,7 +10,10 @@ from service.extract import NotAReportError, extract
 from service.ingest import IngestError, load
 from service.report import FieldValue, Meta, Report
 
-LLMFactory = Callable[[], "object | None"]  # returns a service.llm.LLM, or None when none is configured
+if TYPE_CHECKING:
+    from service.llm.client import LLM
+
+LLMFactory = Callable[[], "LLM | None"]  # returns a model client, or None when none is configured
 
 __all__ = ["InputError", "extract_bytes", "read", "read_llm_only"]
 

@@ -118,7 +118,9 @@ def report_from_flat(data: object) -> Report:
 
     if not isinstance(data, dict) or not isinstance(data.get("fields"), dict):
         raise FlatInputError('JSON 应为 {"meta": {…}, "fields": {字段: 数值}} 格式')
-    meta = data.get("meta") if isinstance(data.get("meta"), dict) else {}
+    meta = data.get("meta")
+    if not isinstance(meta, dict):
+        meta = {}
     templates = registry().templates
     template_id = str(meta.get("template") or max(templates, key=lambda t: len(set(templates[t].keys) & set(data["fields"]))))
     if template_id not in templates:
@@ -137,7 +139,9 @@ def report_from_flat(data: object) -> Report:
         raise FlatInputError(f"meta.year 应为整数年份，实为 {year!r}")
     if agency is not None and not isinstance(agency, str):
         raise FlatInputError(f"meta.agency 应为机关名称（字符串），实为 {agency!r}")
-    sections = data.get("sections") if isinstance(data.get("sections"), dict) else {}
+    sections = data.get("sections")
+    if not isinstance(sections, dict):
+        sections = {}
     return Report(meta=Meta(year=year, agency=agency, template=template_id), fields=fields,
                   sections={k: v for k, v in sections.items() if isinstance(v, str)},
                   missing=[k for k in templates[template_id].keys if k not in fields])

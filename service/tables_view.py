@@ -18,7 +18,7 @@ def _cell(report: Report, key: str) -> str:
 
 def print_report(report: Report, console: Console) -> None:
     reg = registry()
-    template = reg.templates[report.meta.template]
+    template = reg.template(report.meta.template)
     console.print(f"[bold]{report.meta.agency or '（未识别机关）'} {report.meta.year or '？'} 年度报告[/bold]"
                   f"  模板 {template.id}（{template.label}）")
     t2 = Table(title=TABLE_TITLES["t2"], show_lines=False)
@@ -31,8 +31,8 @@ def print_report(report: Report, console: Console) -> None:
     t3.add_column("")
     for column in reg.table3_columns:
         t3.add_column(column.label, justify="right")
-    for row in template.table3_rows:
-        t3.add_row(row.label, *(_cell(report, f"t3.{row.key}.{c.key}") for c in reg.table3_columns))
+    for row3 in template.table3_rows:
+        t3.add_row(row3.label, *(_cell(report, f"t3.{row3.key}.{c.key}") for c in reg.table3_columns))
     console.print(t3)
     t4 = Table(title=TABLE_TITLES["t4"])
     t4.add_column("")

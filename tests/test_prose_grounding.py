@@ -24,7 +24,7 @@ def _named(gold: dict) -> tuple[int, int, list[str]]:
     """(numbers printed in the tables' prose, numbers given a field, fields given a wrong number)."""
     rendering = drift.make(gold, "prose_only", "html")
     _, report = read(rendering.data, rendering.filename)
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     printed = named = 0
     wrong = []
     for table, section in _TABLE_SECTION.items():

@@ -17,7 +17,7 @@ _ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
 def check(report: Report, previous: Report | None = None) -> list[Finding]:
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     findings = [
         *check_identities(report, template),
         *check_values(report, template),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from service.check.model import Finding
-from service.registry import Template
+from service.registry import Column, Template
 from service.report import Report
 from service.textnorm import halfwidth
 
@@ -62,7 +62,9 @@ def _fees(text: str, values, template: Template) -> list[Finding]:
     key = "t2.fees.amount"
     if key not in template.fields:
         return []
-    unit = template.fields[key].column.unit  # the table's unit, 万元 in the 2021 template
+    column = template.fields[key].column
+    assert isinstance(column, Column)  # a column of table 2
+    unit = column.unit  # the table's unit, 万元 in the 2021 template
     out = []
     for match in _FEES.finditer(text):
         stated = Fraction(match.group(1).replace(",", ""))

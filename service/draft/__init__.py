@@ -8,6 +8,7 @@ Without a model the draft is assembled from the facts (`fallback`) and labelled 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
@@ -101,8 +102,8 @@ def hide_own_section(report: Report) -> Report:
     return report.model_copy(update={"sections": {k: v for k, v in report.sections.items() if k != PROBLEMS}})
 
 
-def draft(report: Report, previous: Report | None = None, findings: list[Finding] = (), *,
-          history: list[Report] = (), store: Store | None = None, llm: LLM | None = None) -> Draft:
+def draft(report: Report, previous: Report | None = None, findings: Sequence[Finding] = (), *,
+          history: Sequence[Report] = (), store: Store | None = None, llm: LLM | None = None) -> Draft:
     """`previous` is last year's report (year-on-year facts); `history` the agency's older ones;
     without `llm`, or when the model's draft fails its checks, the offline draft.
 
@@ -120,6 +121,8 @@ def draft(report: Report, previous: Report | None = None, findings: list[Finding
             item.fact.problem, item.fact.topic = True, catalogue.TOPICS[item.topic].name
     if store is not None:
         examples.similar = similar_agencies(report, facts, store, first_id=len(examples.own) + 1)
+    checks: list[DraftCheck]
+    llm_checks: list[DraftCheck]
     text, checks, method, label, llm_checks = None, [], "fallback", f"{fallback.LABEL}（未使用大模型）", []
     if llm is not None:
         text, checks, failure = _write_llm(llm, report, facts, examples)

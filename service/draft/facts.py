@@ -10,6 +10,8 @@ comes from here: the draft checks compare the draft's numbers against `grounded_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, Field
 
 from service.check import Finding
@@ -62,7 +64,7 @@ def _has_numbers(report: Report, table: str) -> bool:
     return any(f.value is not None for k, f in report.fields.items() if k.startswith(f"{table}."))
 
 
-def collect(report: Report, previous: Report | None = None, findings: list[Finding] = (),
+def collect(report: Report, previous: Report | None = None, findings: Sequence[Finding] = (),
             figures: Figures | None = None) -> list[Fact]:
     """`findings` are accepted for the callers' sake and not used: a checker's defect is no work problem."""
     if not any(f.value is not None for f in report.fields.values()):
@@ -120,7 +122,7 @@ def _replies(report: Report, facts: _Facts) -> None:
         facts.add("disclosed", {"granted": granted, "partially_granted": partial, **base, **share(granted + partial)},
                   f"予以公开 {granted} 件、部分公开 {partial} 件{of(granted + partial)}",
                   ("t3.granted.total", "t3.partially_granted.total", *(("t3.total.total",) if replied else ())))
-    rows = registry().templates[report.meta.template].table3_rows
+    rows = registry().template(report.meta.template).table3_rows
     keys = tuple(f"t3.{r.key}.total" for r in rows)
     base_key = ("t3.total.total",) if replied else ()
     not_held = fig.count("t3.unavailable.not_held.total")

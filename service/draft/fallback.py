@@ -12,6 +12,7 @@ by `variant`, so a draft reading too much like the agency's earlier text can be 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from service.agency import parse_agency
@@ -49,7 +50,8 @@ def _pick(options: tuple[str, ...], who: str, key: str, variant: int) -> str:
     return options[(_seed(who, key) + variant) % len(options)]
 
 
-def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (), year: int | None = None) -> list[Planned]:
+def plan(facts: list[Fact], agency: str = "", earlier: Sequence[tuple[str, str]] = (),
+         year: int | None = None) -> list[Planned]:
     """The problems a draft states. `earlier`: the agency's own earlier section 五 texts as (id, text), newest first."""
     who = voice(agency, year)
     by_kind: dict[str, Fact] = {}
@@ -61,9 +63,9 @@ def plan(facts: list[Fact], agency: str = "", earlier: list[tuple[str, str]] = (
     for pattern in PATTERNS:
         if len(chosen) >= room or any(p.topic == pattern.topic for p in chosen):
             continue
-        fact = pattern.when({**by_kind, **by_id})
-        if fact is not None:
-            chosen.append(Planned(pattern.topic, pattern.id, fact, "figures", fact.id))
+        found = pattern.when({**by_kind, **by_id})
+        if found is not None:
+            chosen.append(Planned(pattern.topic, pattern.id, found, "figures", found.id))
     if earlier and len(chosen) < MAX_PROBLEMS:
         passage_id, text = earlier[0]
         named = [t for t in TOPICS if t in topics_in(problems_part(text)) and all(p.topic != t for p in chosen)]
@@ -121,7 +123,7 @@ def _measure(item: Planned, who: str, variant: int) -> str:
     return _pick(measures, who, f"measure:{item.topic}", variant)
 
 
-def compose(facts: list[Fact], variant: int = 0, agency: str = "", earlier: list[tuple[str, str]] = (),
+def compose(facts: list[Fact], variant: int = 0, agency: str = "", earlier: Sequence[tuple[str, str]] = (),
             planned: list[Planned] | None = None, year: int | None = None) -> str:
     planned = plan(facts, agency, earlier, year) if planned is None else planned
     who = voice(agency, year)

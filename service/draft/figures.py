@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from service.registry import registry
 from service.report import Report
@@ -99,7 +99,8 @@ def _tidy(value: float) -> int | float:
 
 def used_figures(figures: Figures) -> list[dict]:
     """The figures a draft was written from, as stored with it: key, value, printed or summed (and from what)."""
-    rows = [{"key": f.key, "value": f.value, "how": f.how, "parts": list(f.parts)} for f in figures.used.values()]
+    rows: list[dict[str, Any]] = [{"key": f.key, "value": f.value, "how": f.how, "parts": list(f.parts)}
+                                  for f in figures.used.values()]
     rows += [{"key": key, "value": None, "how": "blank", "parts": []} for key in figures.blank]
     return sorted(rows, key=lambda r: r["key"])
 

@@ -41,7 +41,8 @@ class Examples:
 
 def own_history(report: Report, history: list[Report], store: Store | None) -> Examples:
     """The agency's earlier section 五 texts, newest first: the caller's reports, then the store's."""
-    own = [(r.meta.agency or "", r.meta.year, r.sections.get(PROBLEMS), None) for r in history]
+    own: list[tuple[str, int | None, str, str | None]] = [
+        (r.meta.agency or "", r.meta.year, r.sections.get(PROBLEMS) or "", None) for r in history]
     found = Examples()
     if store is not None:
         years = {r.meta.year for r in history}

@@ -37,7 +37,7 @@ class Answer(BaseModel):
 def _items(sentences: list[Sentence], known: set[str], allowed: set[float], dropped: list[str] | None = None) -> list[str]:
     """Numbered lines; the model's own numbering and citation marks give way to the checked `cites`.
     A sentence stating a number no fact holds is left out (and added to `dropped`)."""
-    out = []
+    out: list[str] = []
     for sentence in sentences:
         text = _MARKS.sub("", sentence.text.strip()).rstrip("。；;.， ")
         if text and ungrounded(text, allowed) and dropped is not None:

@@ -86,7 +86,8 @@ def _unheaded_problems(document: Document, headings: list[Heading], tables_end: 
     last table and the 六 heading, when it speaks of problems or improvements."""
     after = next((h for h in headings if h.section.key == _OTHER), None)
     end = after.start if after else len(document.text)
-    tables = [b.location.end for b in document.blocks if isinstance(b, Table) and b.location.end <= end]
+    tables = [b.location.end for b in document.blocks
+              if isinstance(b, Table) and b.location.end is not None and b.location.end <= end]
     if tables_end is not None and tables_end <= end:
         tables.append(tables_end)
     if not tables:

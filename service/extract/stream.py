@@ -196,6 +196,7 @@ def stream(document: Document, lines: list[Paragraph], end: int,
             best, best_fits = reading, sum(rows)
         if best_fits == len(rows):
             break  # every row the template names has its cells: no other unit can do better
+    assert best is not None  # _units names at least one unit
     return best
 
 
@@ -244,6 +245,7 @@ def _wide() -> re.Pattern:
 
 def _tokens(text: str, paragraph: Paragraph, line: int) -> list[Token]:
     start = paragraph.location.start
+    assert start is not None  # the builder places every paragraph
     line_start = text.rfind("\n", 0, start) + 1
     printed = paragraph.text
     out = []
@@ -423,11 +425,11 @@ def _header(s: Stream, segment: Segment, columns: list[tuple[str, ...]]) -> list
     above = [t for t in s.tokens[max(0, first - _HEADER_REACH):first] if t.line not in data_lines]
     for cell in reversed(_spaced_cells(s, above)):
         while cell and +need:  # the longest run of pieces at the cell's end that names a column
-            key = next(((start, k) for start in range(len(cell)) if (k := _names(cell[start:], need))), None)
-            if key is None:
+            named = next(((start, k) for start in range(len(cell)) if (k := _names(cell[start:], need))), None)
+            if named is None:
                 cell = cell[:-1]
                 continue
-            start, key = key
+            start, key = named
             need[key] -= 1
             found.append((cell[start].x0, cell[-1].x1, key))
             cell = cell[:start]

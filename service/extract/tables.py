@@ -104,7 +104,10 @@ class TableReader:
         `end` is where the block after these lines begins."""
         if not lines or (self.context is None and not any(_DIGIT.search(p.text) for p in lines)):
             return  # before any table, lines without a number (a page's navigation) hold no row
-        s = stream.stream(document, lines, end if end is not None else lines[-1].location.end, self._cells_expected)
+        if end is None:
+            end = lines[-1].location.end
+            assert end is not None  # the builder places every paragraph
+        s = stream.stream(document, lines, end, self._cells_expected)
         carried: list = []  # the start of a run of labels that finished the row above
         for segment, after in zip(s.segments, [*s.segments[1:], None]):
             header: list = []
@@ -169,7 +172,7 @@ class TableReader:
         if s.aligned:  # the row's own label: the rightmost label on its numbers' line
             beside = [g for g in groups if values and any(t.line == values[0].line for t in g)]
             own = max(beside, key=lambda g: g[0].x0) if beside else None
-            groups = sorted((g for g in groups if g is not own), key=lambda g: (g[0].line, g[0].x0)) + [own] * bool(own)
+            groups = sorted((g for g in groups if g is not own), key=lambda g: (g[0].line, g[0].x0)) + ([own] if own else [])
         return groups
 
     def _continuation(self, label: list, following: list) -> list:
@@ -393,6 +396,7 @@ class TableReader:
                 continue
             for row, key in zip(orphans, gap):
                 values = fit_values(row.values, len(self.reg.table3_columns))
+                assert values is not None  # _t3 keeps in t3_rows only rows whose values fit
                 for column, (cell, value) in zip(self.reg.table3_columns, values):
                     self._put(f"t3.{key}.{column.key}", cell, value, row.label, _FALLBACK_CONFIDENCE)
 
@@ -434,7 +438,9 @@ class TableReader:
             return
         if key in self.fields:
             if self.fields[key].value != value.value:
-                self.warnings.append(f"字段 {key} 出现两次（{self.fields[key].provenance.raw!r} 与 {cell.text!r}），保留第一次")
+                kept = self.fields[key].provenance
+                assert kept is not None  # every field here came through _put
+                self.warnings.append(f"字段 {key} 出现两次（{kept.raw!r} 与 {cell.text!r}），保留第一次")
             return
         ocr = cell.location.ocr  # a cell read from a page image is only as sure as its reading
         self.fields[key] = FieldValue(

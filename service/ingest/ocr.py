@@ -160,8 +160,8 @@ class _Graph:
         if node is None or node.op_type != op or id(node) in self._replaced:
             return None
         for constant, other in (node.input, node.input[::-1]):
-            if self.number(constant) is not None:
-                return self.number(constant), other
+            if (number := self.number(constant)) is not None:
+                return number, other
         return None
 
     def _weights(self, conv) -> tuple[np.ndarray, np.ndarray] | None:
@@ -188,7 +188,7 @@ class _Graph:
         mul = self.sole_producer(shift[1]) if shift else None
         scale, weights = self.scalar(mul, "Mul"), self._weights(conv)
         padded = any(a.name == "pads" and any(a.ints) for a in conv.attribute)
-        if scale is None or weights is None or weights[0].shape[2:] != (1, 1) or padded:
+        if shift is None or scale is None or weights is None or weights[0].shape[2:] != (1, 1) or padded:
             return
         self.set_value(conv.input[1], weights[0] * scale[0])
         self.set_value(conv.input[2], weights[1] + shift[0] * weights[0].sum(axis=(1, 2, 3)))
@@ -278,7 +278,7 @@ def _decode(probs: np.ndarray, characters: list[str]) -> Reading:
             if chars and t > last + 1 and chars[-1][0] == read[0]:
                 doubled.append((1.0 - float(probs[last + 1:t, 0].min()), len(chars)))
             chars.append(read)
-        last = t
+        last = int(t)
     text = "".join(c[0] for c in chars)
     candidates = [(p, text[:i] + other + text[i + 1:]) for i, (_, _, other, p) in enumerate(chars)]
     candidates += [(p, text[:i] + text[i + 1:]) for p, i in doubled]

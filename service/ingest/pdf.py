@@ -31,9 +31,9 @@ MAX_SCANNED_PAGES = 50  # OCR costs seconds a page
 
 
 def load(data: bytes) -> Document:
-    pages = _page_count(data)
-    if pages > MAX_PAGES:
-        raise IngestError(f"PDF 共 {pages} 页，超过 {MAX_PAGES} 页的上限，请只上传年度报告本身", f"{pages} pages")
+    count = _page_count(data)
+    if count > MAX_PAGES:
+        raise IngestError(f"PDF 共 {count} 页，超过 {MAX_PAGES} 页的上限，请只上传年度报告本身", f"{count} pages")
     try:
         pdf = pdfplumber.open(io.BytesIO(data))
         pages = list(pdf.pages)

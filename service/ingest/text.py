@@ -28,6 +28,7 @@ def parse(text: str) -> Document:
     for raw in text.splitlines(keepends=True):
         line = raw.rstrip("\r\n")
         lead = _HEADING_MARK.match(line)
+        assert lead is not None  # the pattern matches the empty string
         stripped = line[lead.end():].strip()
         start = offset + len(line) - len(line[lead.end():].lstrip())
         offset += len(raw)

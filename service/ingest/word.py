@@ -29,7 +29,9 @@ def load(data: bytes) -> Document:
     counters = {"paragraph": 0, "table": 0}
     for element in _body_elements(word.element.body):
         if element.tag == _P:
-            builder.paragraph(DocxParagraph(element, None).text, source_index=counters["paragraph"])
+            # python-docx types a paragraph's parent as required; .text reads only the XML
+            text = DocxParagraph(element, None).text  # type: ignore[arg-type]
+            builder.paragraph(text, source_index=counters["paragraph"])
             counters["paragraph"] += 1
         else:
             builder.table(_grid(element), source_index=counters["table"])
@@ -63,7 +65,8 @@ def _int_attr(element, path: str, default: int) -> int:
 
 
 def _cell_text(tc) -> str:
-    return "".join(DocxParagraph(p, None).text for p in tc.iter(_P)).strip()
+    # python-docx types a paragraph's parent as required; .text reads only the XML
+    return "".join(DocxParagraph(p, None).text for p in tc.iter(_P)).strip()  # type: ignore[arg-type]
 
 
 def _grid(tbl) -> list[list[Cell]]:

@@ -129,7 +129,7 @@ class ProseAnswer(BaseModel):
 def prose_chunks(document: Document, report: Report) -> list[tuple[str, str]]:
     """(table, text) per question: the lines with digits of the section printing each table the
     rules did not read, cut at line ends into pieces of at most _CHUNK characters."""
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     chunks = []
     for table in sorted({template.fields[k].table for k in stated_keys(report)}):
         section = report.sections.get(_TABLE_SECTION[table])
@@ -152,7 +152,7 @@ def read_prose(document: Document, report: Report, llm: LLM) -> None:
     number in it and the words before the number support that field at least as well as any other
     of the table's (the model settles ties the words leave: 其他 of a row or of a column)."""
     source = Source(document.text)
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     prompt = llm.prompt("read_prose")
     stated = stated_keys(report)  # before the first answer makes its table a printed one
     for table, text in prose_chunks(document, report):

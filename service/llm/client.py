@@ -16,7 +16,7 @@ import math
 import re
 import time
 from string import Template
-from typing import Callable, TypeVar
+from typing import Any, Callable, Literal, TypeVar
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -163,12 +163,13 @@ class LLM:
         chat = self._chat(max_tokens, timeout, retries)
         try:
             if self.config.mode == "json_object":
-                response_format = {"type": "json_object"}
+                response_format: dict[str, Any] = {"type": "json_object"}
                 if schema_in_request:
                     response_format["schema"] = schema.model_json_schema()
                 message = chat.bind(response_format=response_format).invoke(messages)
             else:
-                method = "json_schema" if self.config.mode == "json_schema" else "function_calling"
+                method: Literal["json_schema", "function_calling"] = (
+                    "json_schema" if self.config.mode == "json_schema" else "function_calling")
                 result = chat.with_structured_output(schema, method=method, include_raw=True).invoke(messages)
                 message = result["raw"]
         except openai.LengthFinishReasonError as exc:
@@ -188,9 +189,10 @@ class LLM:
 
     def _count(self, message: AIMessage) -> None:
         self.trace.calls += 1
-        usage = message.usage_metadata or {}
-        self.trace.input_tokens += usage.get("input_tokens", 0)
-        self.trace.output_tokens += usage.get("output_tokens", 0)
+        usage = message.usage_metadata
+        if usage:
+            self.trace.input_tokens += usage.get("input_tokens", 0)
+            self.trace.output_tokens += usage.get("output_tokens", 0)
 
     def _count_usage(self, usage) -> None:
         self.trace.calls += 1

@@ -19,7 +19,7 @@ def needs_llm(report: Report) -> bool:
 
 def row_candidates(report: Report, table: str | None) -> dict[str, tuple[Label, list[str]]]:
     """Unfilled template rows: key → (row label, field keys in column order)."""
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     rows: dict[str, tuple[Label, list[str]]] = {}
     for spec in template.fields.values():
         if table and spec.table != table:
@@ -34,7 +34,7 @@ def mappable_rows(report: Report) -> list:
         return []
     from service.check.template import other_template_row
 
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     return [row for row in report.unplaced
             if row_candidates(report, row.table) and not other_template_row(row.label, template)]
 
@@ -42,7 +42,7 @@ def mappable_rows(report: Report) -> list:
 def stated_keys(report: Report) -> list[str]:
     """Fields of tables the report does not print at all, which its prose may state. A table that
     is printed keeps its gaps for map_rows and people."""
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     printed = {template.fields[k].table for k in report.fields}
     return [k for k in report.missing if template.fields[k].table not in printed]
 
@@ -57,13 +57,13 @@ _META_NAMES = {"agency": "机关名称", "year": "年度"}
 
 def prose_tables(report: Report) -> list[str]:
     """The tables whose fields are left to prose: printed only in sentences, or not rebuilt by the rules."""
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     return sorted({template.fields[k].table for k in stated_keys(report)})
 
 
 def describe(report: Report, tables: list[str] | None = None, rows: bool = True, meta: bool = True) -> str:
     """What the rules left open, in Chinese: "表二（主动公开）24 个字段、2 行行名未对应模板"."""
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     parts = []
     if meta:
         parts += [_META_NAMES[name] for name in missing_meta(report)]

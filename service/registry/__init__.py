@@ -139,6 +139,13 @@ class Registry:
     table4_outcomes: tuple[Label, ...]
     table4_anchors: tuple[str, ...]
 
+    def template(self, template_id: str | None) -> Template:
+        """A report's template by its meta.template, which extraction and report_from_flat always set
+        (KeyError for none or an unknown one)."""
+        if template_id is None:
+            raise KeyError(template_id)
+        return self.templates[template_id]
+
     def template_for_year(self, year: int) -> Template:
         for template in self.templates.values():
             if template.covers_year(year):
@@ -185,7 +192,7 @@ def _table3_rows(raws: list[dict], template_id: str) -> tuple[Table3Row, ...]:
 
 def _fields(t2: tuple[Table2Row, ...], t3: tuple[Table3Row, ...], t3_cols: tuple[Label, ...],
             t4_groups: tuple[Label, ...], t4_outcomes: tuple[Label, ...]) -> dict[str, Field]:
-    cells = [("t2", row, col) for row in t2 for col in row.columns]
+    cells: list[tuple[str, Label, Label]] = [("t2", row, col) for row in t2 for col in row.columns]
     cells += [("t3", row, col) for row in t3 for col in t3_cols]
     cells += [("t4", group, outcome) for group in t4_groups for outcome in t4_outcomes]
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from itertools import accumulate
-from typing import Sequence, TypeVar
+from typing import Sequence, TypeVar, cast
 
 from rapidfuzz import fuzz
 from rapidfuzz.process import extract
@@ -61,7 +61,7 @@ def _match(printed: str, candidates: Sequence[L]) -> tuple[L | None, float]:
     index = _index(candidates)
     exact = index.exact.get(printed)
     if exact is not None:  # nothing ranks as high as the printed label itself
-        return (None, 0.0) if exact is _TIED else (exact, 1.0)
+        return (None, 0.0) if exact is _TIED else (cast(L, exact), 1.0)  # the index holds candidates
     ranks = index.ranks(printed)
     if not ranks:
         return None, 0.0

