@@ -44,7 +44,7 @@ def _number(value: Fraction) -> int | float:
 
 
 def _side(keys: tuple[str, ...], values, template: Template, summary: str) -> tuple[str, Fraction]:
-    total = sum(Fraction(str(values.get(k) or 0)) for k in keys)
+    total = sum((Fraction(str(values.get(k) or 0)) for k in keys), Fraction(0))
     if len(keys) > _LISTED_TERMS:
         return f"{summary} {_number(total)}", total
     rows = {template.fields[k].row.key for k in keys}

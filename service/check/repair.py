@@ -264,9 +264,9 @@ def _pattern(old: Number | None, new: Number, is_total: bool) -> tuple[str, floa
 
 def _cause(read: list[FieldValue | None]) -> str | None:
     """Extraction is suspect when a cell was not read by a sure rule from an exact source match."""
-    known = [f for f in read if f is not None and f.provenance is not None]
+    known = [(f, f.provenance) for f in read if f is not None and f.provenance is not None]
     if not known:
         return None
-    if any(f.method != "rule" or f.confidence < 0.85 or f.provenance.alignment != "exact" for f in known):
+    if any(f.method != "rule" or f.confidence < 0.85 or p.alignment != "exact" for f, p in known):
         return "extraction"
     return "report"
