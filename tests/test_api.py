@@ -196,3 +196,95 @@ def test_reports_survive_a_restart(tmp_path) -> None:
         wait(first, report_id)
     with _client(tmp_path) as second:
         assert second.get(f"/api/reports/{report_id}").json()["status"] == "done"
+
+
+class _GbkName(zipfile.ZipInfo):
+    """A member named in GBK bytes without the UTF-8 flag, as Chinese Windows archivers write it."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+
+def _zip(members: dict[str, bytes], utf8_names: bool = True) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name) if utf8_names else _GbkName(name), data)
+    return buffer.getvalue()
+
+
+def test_an_upload_reports_each_file(client, city) -> None:
+    beilun = source_path(BEILUN).read_bytes() + "\n（压缩包中的一份）".encode()  # new content, not a duplicate
+    archive = _zip({"宁波/北仑区2020年报.txt": beilun, "Thumbs.db": b"\x00" * 64, "__MACOSX/._x.txt": b"x",
+                    ".DS_Store": b"x", "desktop.ini": b"[.ShellClassInfo]", "说明.exe": b"MZ" + bytes(300)},
+                   utf8_names=False)
+    response = client.post("/api/reports", files=[("files", ("批量.zip", archive)), ("files", ("empty.pdf", b"")),
+                                                   ("files", ("again.txt", source_path(CITY).read_bytes()))])
+    assert response.status_code == 202, response.text
+    outcomes = {f["filename"]: f for f in response.json()["files"]}
+    assert set(outcomes) == {"北仑区2020年报.txt", "Thumbs.db", "._x.txt", ".DS_Store", "desktop.ini", "说明.exe",
+                             "empty.pdf", "again.txt"}
+    assert outcomes["北仑区2020年报.txt"]["outcome"] == "accepted" and outcomes["北仑区2020年报.txt"]["archive"] == "批量.zip"
+    assert {n for n, f in outcomes.items() if f["outcome"] == "skipped"} == {"Thumbs.db", "._x.txt", ".DS_Store",
+                                                                             "desktop.ini"}
+    assert "不支持的文件类型" in outcomes["说明.exe"]["reason"] and "文件为空" in outcomes["empty.pdf"]["reason"]
+    assert outcomes["again.txt"]["outcome"] == "duplicate" and outcomes["again.txt"]["id"] == city["id"]
+    assert outcomes["again.txt"]["reason"].startswith("已存在")
+    assert response.json()["ids"] == [outcomes["北仑区2020年报.txt"]["id"], city["id"]]
+
+
+def test_an_upload_of_system_files_only_is_refused(client) -> None:
+    response = client.post("/api/reports", files=[("files", ("x.zip", _zip({"Thumbs.db": b"\x00" * 8})))])
+    assert response.status_code == 422 and "没有可读取的报告" in response.json()["detail"]
+
+
+def test_a_failed_report_is_retried_and_deleted(client) -> None:
+    (report_id,) = upload(client, files=[("files", ("notes.txt", "会议纪要：今天讨论了食堂的菜单。".encode()))])
+    assert wait(client, report_id)["status"] == "failed"
+    assert client.post(f"/api/reports/{report_id}/retry").json()["status"] == "queued"
+    assert wait(client, report_id)["status"] == "failed"
+    assert client.delete(f"/api/reports/{report_id}").status_code == 204
+    assert client.get(f"/api/reports/{report_id}").status_code == 404
+    assert report_id not in [r["id"] for r in client.get("/api/reports").json()["reports"]]
+
+
+def test_retry_of_a_report_that_did_not_fail_is_409(client, city) -> None:
+    response = client.post(f"/api/reports/{city['id']}/retry")
+    assert response.status_code == 409 and "失败" in response.json()["detail"]
+
+
+def test_a_correction_is_undone(client, city) -> None:
+    key = "t3.new_received.total"
+    extracted = city["fields"][key]
+    before = client.get(f"/api/reports/{city['id']}").json()
+    changed = client.patch(f"/api/reports/{city['id']}/fields", json={"fields": {key: extracted + 5}}).json()
+    assert changed["provenance"][key]["method"] == "manual" and changed["extracted"][key] == extracted
+    assert changed["findings"] != before["findings"]
+    undone = client.delete(f"/api/reports/{city['id']}/fields/{key}").json()
+    assert undone["fields"][key] == extracted and undone["provenance"][key]["method"] == "rule"
+    assert key not in undone["corrections"] and undone["findings"] == before["findings"]
+    assert client.delete(f"/api/reports/{city['id']}/fields/{key}").status_code == 404
+
+
+def test_times_carry_their_offset_and_reading_is_told(client, city) -> None:
+    assert city["created"].endswith("+00:00") and city["reading"] == "complete" and city["incomplete"] == []
+
+
+def test_many_reports_export_as_one_row_each(client, city) -> None:
+    (other,) = upload(client, source_path(BEILUN))
+    wait(client, other)
+    ids = [city["id"], other]
+    table = client.post("/api/exports", json={"ids": ids, "format": "csv"})
+    header, *rows = csv.reader(io.StringIO(table.content.decode("utf-8-sig")))
+    assert header[:6] == ["id", "filename", "agency", "year", "status", "reading"] and [r[0] for r in rows] == ids
+    assert rows[0][header.index("t3.new_received.total")] == str(city["fields"]["t3.new_received.total"])
+    sheet = load_workbook(io.BytesIO(client.post("/api/exports", json={"ids": ids, "format": "xlsx"}).content)).active
+    assert [c.value for c in sheet["A"]][1:] == ids
+    bundle = zipfile.ZipFile(io.BytesIO(client.post("/api/exports", json={"ids": ids, "format": "zip"}).content))
+    assert sorted(json.loads(bundle.read(n))["id"] for n in bundle.namelist()) == sorted(ids)
+    assert client.post("/api/exports", json={"ids": ["nope"], "format": "csv"}).status_code == 404
+
+
+def test_a_cell_that_was_not_scanned_has_no_image(client, city) -> None:
+    response = client.get(f"/api/reports/{city['id']}/fields/t3.new_received.total/image")
+    assert response.status_code == 404 and "扫描" in response.json()["detail"]

@@ -174,3 +174,20 @@ def test_a_report_of_the_other_template_is_read_as_printed_and_flagged() -> None
     assert not report.missing  # every cell of the layout it prints is read
     template_findings = [f for f in check(report) if f.rule == "template.year"]
     assert template_findings[0].severity == "error" and "2021 版模板" in template_findings[0].message
+
+
+def test_a_blank_total_column_gets_each_rows_own_total_and_one_fill_for_all() -> None:
+    """Shanghai 2019 prints table 3 with its 总计 column blank: each row's break offers that row's
+    own sum, never another row's total or the grand total, plus one repair filling the whole column."""
+    source = ROOT / "eval" / "gold" / "shanghai-government-office-2019" / "source.html"
+    report = extract_bytes(source.read_bytes(), source.name)
+    values = report.values()
+    rows = [f for f in check(report) if f.rule == "t3.row_sum"]
+    blank = {f.fields[0] for f in rows}
+    assert len(rows) == 11 and all(values[k] is None for k in blank)
+    for finding in rows:
+        total, parts = finding.fields[0], finding.fields[1:]
+        singles = [s.fields for s in finding.suggestions if len(s.fields) == 1]
+        assert singles == [{total: sum(values[k] or 0 for k in parts)}], finding.message
+        (whole,) = [s.fields for s in finding.suggestions if len(s.fields) > 1]
+        assert set(whole) == blank and whole[total] == singles[0][total]

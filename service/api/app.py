@@ -25,21 +25,25 @@ from service.api import drafting, views
 from service.api.models import (
     ERRORS,
     EVENT_SCHEMA,
+    BulkExport,
     Check,
     Corrections,
     Error,
     ErrorItem,
+    FileOutcome,
     FlatReport,
     Health,
     Layout,
     ProgressEvent,
     ReportDetail,
     ReportList,
+    ReportSummary,
     Source,
     Submitted,
 )
 from service.draft import Draft
-from service.ingest import LOADERS, format_of
+from service.ingest import LOADERS, crop, format_of
+from service.ingest.errors import IngestError
 from service.jobs import Jobs, ReportJob
 from service.jobs.uploads import Upload, UploadRejected, expand
 from service.report import FlatInputError
@@ -69,8 +73,10 @@ async def _read_capped(upload: UploadFile, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _accept(upload: Upload) -> Upload:
+def _accept(upload: Upload, limit: int) -> Upload:
     """Refuse at once what can never be a report; what may still fail becomes a failed job."""
+    if len(upload.data) > limit:
+        raise HTTPException(413, detail=f"文件过大：{upload.filename}")
     if not upload.data:
         raise HTTPException(400, detail=f"文件为空：{upload.filename}")
     kind = format_of(upload.data, upload.filename)
@@ -196,29 +202,61 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse(status_code=422, content=body.model_dump(mode="json", exclude_none=True))
         return JSONResponse(report.flat())
 
-    def _queue(files: list[tuple[str, bytes]]) -> list[str]:
-        """Unzip, refuse what can never be a report, store and queue: in a worker thread."""
-        uploads: list[Upload] = []
+    def _unpack(files: list[tuple[str, bytes]]) -> tuple[list[tuple[Upload, str | None]], list[FileOutcome], list]:
+        """Each upload's files, ready or refused one by one: (upload, its archive), outcomes of the
+        refused and skipped ones, and the refusals as HTTP errors (the first is answered when none is ready)."""
+        ready, outcomes, refusals = [], [], []
         for filename, data in files:
+            archive = filename if format_of(data, filename) == ".zip" else None
             try:
-                uploads += expand(filename, data, settings.max_files, settings.max_zip_bytes)
+                uploads, skipped = expand(filename, data, settings.max_files, settings.max_zip_bytes)
             except UploadRejected as exc:
-                raise HTTPException(exc.status, detail=exc.message) from exc
-            if len(uploads) > settings.max_files:
+                refusals.append(HTTPException(exc.status, detail=exc.message))
+                outcomes.append(FileOutcome(filename=filename, outcome="rejected", reason=exc.message))
+                continue
+            outcomes += [FileOutcome(filename=name, archive=archive, outcome="skipped", reason="系统文件，已跳过")
+                         for name in skipped]
+            for upload in uploads:
+                try:
+                    ready.append((_accept(upload, settings.max_upload_bytes), archive))
+                except HTTPException as exc:
+                    refusals.append(exc)
+                    outcomes.append(FileOutcome(filename=upload.filename, archive=archive, outcome="rejected",
+                                                reason=exc.detail))
+            if len(ready) > settings.max_files:
                 raise HTTPException(413, detail=f"一次最多上传 {settings.max_files} 个文件")
-        for upload in uploads:
-            if len(upload.data) > settings.max_upload_bytes:
-                raise HTTPException(413, detail=f"文件过大：{upload.filename}")
-        return jobs.submit([_accept(u) for u in uploads])
+        return ready, outcomes, refusals
+
+    def _queue(files: list[tuple[str, bytes]]) -> dict:
+        """Unzip, refuse what can never be a report, store and queue: in a worker thread. Good files
+        are queued whatever else the upload holds; with none, the first refusal is the answer."""
+        ready, outcomes, refusals = _unpack(files)
+        if not ready:
+            raise refusals[0] if refusals else HTTPException(422, detail="上传的文件中没有可读取的报告")
+        known = jobs.by_content([upload.sha256 for upload, _ in ready])
+        ids = jobs.submit([upload for upload, _ in ready])
+        seen: set[str] = set()
+        for (upload, archive), report_id in zip(ready, ids):
+            before = known.get(upload.sha256)
+            if before is None and report_id not in seen:
+                outcomes.append(FileOutcome(filename=upload.filename, archive=archive, outcome="accepted", id=report_id))
+            else:
+                again = "，上次处理失败，已重新排队" if before is not None and before.status == "failed" else ""
+                outcomes.append(FileOutcome(filename=upload.filename, archive=archive, outcome="duplicate",
+                                            id=report_id, reason=f"已存在（{(before.filename if before else upload.filename)}）{again}"))
+            seen.add(report_id)
+        return {"ids": ids, "files": outcomes}
 
     @api.post("/reports", status_code=202, response_model=Submitted)
     async def submit(files: list[UploadFile] = File(..., description="一个或多个报告文件，或 .zip")) -> dict:
+        """Queue every good file; `files` says what became of each (accepted, duplicate with the
+        existing report's id, rejected or skipped, with a Chinese reason). 4xx only when none is good."""
         read = []
         for file in files:
             name = file.filename or "unnamed"
             read.append((name, await _read_capped(file, settings.max_zip_bytes if name.lower().endswith(".zip")
                                                   else settings.max_upload_bytes)))
-        return {"ids": await run_in_threadpool(_queue, read)}
+        return await run_in_threadpool(_queue, read)
 
     @api.get("/reports", response_model=ReportList)
     def list_reports(agency: str | None = None, year: int | None = Query(None, ge=1, le=9999),
@@ -292,6 +330,63 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return Response(views.to_xlsx(job), media_type=_XLSX,
                             headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(stem)}.xlsx"})
         return JSONResponse(ReportDetail.model_validate(views.detail(job)).model_dump(mode="json"))
+
+    @api.delete("/reports/{report_id}", status_code=204, response_class=Response)
+    def delete_report(report_id: str) -> Response:
+        """Forget a report (a failed upload, a wrong file); one being processed cannot be deleted (409)."""
+        job_or_404(report_id)
+        if not jobs.delete(report_id):
+            raise HTTPException(409, detail="报告正在处理，处理完成后才能删除")
+        return Response(status_code=204)
+
+    @api.post("/reports/{report_id}/retry", status_code=202, response_model=ReportSummary)
+    def retry(report_id: str) -> dict:
+        """Queue a failed report again (409 when it has not failed)."""
+        job_or_404(report_id)
+        job = jobs.retry(report_id)
+        if job is None:
+            raise HTTPException(409, detail="只有处理失败的报告可以重试")
+        return views.summary(job)
+
+    @api.delete("/reports/{report_id}/fields/{key}", response_model=ReportDetail)
+    def undo(report_id: str, key: str) -> dict:
+        """Take back a person's change of one cell: the extracted value again, the report checked again."""
+        job = job_or_404(report_id)
+        if key not in (job.corrections or {}):
+            raise HTTPException(404, detail="此单元格没有人工修改，无需撤销")
+        return views.detail(jobs.undo(report_id, key))
+
+    @api.get("/reports/{report_id}/fields/{key}/image", response_class=Response, responses={
+        200: {"description": "单元格在扫描页上的图像（PNG）", "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}}}})
+    def cell_image(report_id: str, key: str) -> Response:
+        """The cell cut from the page image it was recognised on (OCR cells of scans and photos)."""
+        job = job_or_404(report_id)
+        field = ((job.report or {}).get("fields") or {}).get(key) or {}
+        where = (field.get("provenance") or {}).get("location") or {}
+        if not (where.get("ocr") and where.get("page") and where.get("bbox")):
+            raise HTTPException(404, detail="此单元格不是从扫描页识别的，没有页面图像")
+        try:
+            png = crop.cell_image(jobs.upload_bytes(job), job.filename, where["page"], tuple(where["bbox"]))
+        except (ValueError, IngestError) as exc:
+            log.warning("no image for %s of %s: %s", key, report_id, exc)
+            raise HTTPException(404, detail="无法从原文件中取出此单元格的页面图像") from exc
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+    @api.post("/exports", response_class=Response, responses={200: {"description": "所选报告：每份一行的 CSV/XLSX，或 JSON 的 zip",
+               "content": {"text/csv": {"schema": {"type": "string"}}, _XLSX: {"schema": {"type": "string", "format": "binary"}},
+                           "application/zip": {"schema": {"type": "string", "format": "binary"}}}}})
+    def export_many(body: BulkExport) -> Response:
+        """Many reports at once: one row per report (state, how much was read, findings, every field), or a zip of their JSON."""
+        chosen = [job_or_404(report_id) for report_id in dict.fromkeys(body.ids)]
+        if body.format == "csv":
+            return Response(views.reports_csv(chosen), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": "attachment; filename=reports.csv"})
+        if body.format == "xlsx":
+            return Response(views.reports_xlsx(chosen), media_type=_XLSX,
+                            headers={"Content-Disposition": "attachment; filename=reports.xlsx"})
+        render = lambda job: ReportDetail.model_validate(views.detail(job)).model_dump(mode="json")
+        return Response(views.reports_zip(chosen, render), media_type="application/zip",
+                        headers={"Content-Disposition": "attachment; filename=reports.zip"})
 
     @api.get("/registry", response_model=Layout)
     def registry_layout() -> dict:

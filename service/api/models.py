@@ -12,6 +12,7 @@ from service.document import Location
 from service.report import Meta
 
 Status = Literal["queued", "running", "done", "failed"]
+Reading = Literal["complete", "partial", "none"]
 
 
 # ------------------------------------------------------------------------------------------ errors
@@ -62,6 +63,16 @@ class CrossYearNote(BaseModel):
     message: str
 
 
+class TableShortfall(BaseModel):
+    """A table of the template read in part or not at all (after a person's corrections)."""
+
+    table: str
+    name: str
+    read: int
+    expected: int
+    reason: str
+
+
 class ReportSummary(BaseModel):
     id: str
     filename: str
@@ -72,7 +83,9 @@ class ReportSummary(BaseModel):
     error: str | None
     findings_count: FindingCounts
     crossyear: list[CrossYearNote]
-    created: str | None
+    created: str | None = Field(description="上传时间，ISO 8601，带时区（UTC）")
+    reading: Reading | None = Field(description="complete 完整、partial 部分读出、none 未读出表格；未完成时为 null")
+    incomplete: list[TableShortfall]
 
 
 class FieldSource(BaseModel):
@@ -101,6 +114,7 @@ class ReportDetail(ReportSummary):
     warnings: list[str]
     sections: dict[str, str | None]
     corrections: dict[str, int | float | None]
+    extracted: dict[str, int | float | None] = Field(description="人工修改过的单元格抽取时的原值（抽取时缺失的不列出）")
     draft: dict[str, Any] | None
 
 
@@ -123,8 +137,24 @@ class ReportList(BaseModel):
     reports: list[ReportSummary]
 
 
+class FileOutcome(BaseModel):
+    """What became of one file of an upload (a .zip's members each have their own)."""
+
+    filename: str
+    archive: str | None = Field(None, description="文件来自哪个 .zip")
+    outcome: Literal["accepted", "duplicate", "rejected", "skipped"]
+    id: str | None = Field(None, description="accepted、duplicate：报告的 id")
+    reason: str | None = Field(None, description="duplicate、rejected、skipped：中文说明")
+
+
 class Submitted(BaseModel):
-    ids: list[str]
+    ids: list[str] = Field(description="接受的文件和已存在的文件对应的报告 id，按上传顺序")
+    files: list[FileOutcome]
+
+
+class BulkExport(BaseModel):
+    ids: list[str] = Field(min_length=1, max_length=5000)
+    format: Literal["csv", "xlsx", "zip"]
 
 
 class Source(BaseModel):

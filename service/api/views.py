@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
 
 from openpyxl import Workbook
 
@@ -22,14 +26,39 @@ def summary(job: ReportJob) -> dict:
         "findings_count": {s: sum(f["severity"] == s for f in findings) for s in ("error", "warning", "info")},
         "crossyear": [{"rule": f["rule"], "severity": f["severity"], "message": f["message"]}
                       for f in findings if f["rule"].startswith("crossyear.")],  # for the page's batch view
-        "created": job.created.isoformat() if job.created else None,
+        "created": _utc(job.created), **_reading(job),
     }
+
+
+def _utc(moment: datetime | None) -> str | None:
+    """ISO 8601 with its offset: SQLite hands back the stored UTC time without one, which a browser
+    would take for its own local time."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def _reading(job: ReportJob) -> dict:
+    """How much of the tables was read: the report's incomplete tables counted again over the cells
+    a person filled, and whether anything was read at all."""
+    if job.status != "done" or job.report is None:
+        return {"reading": None, "incomplete": []}
+    keys = set(job.report["fields"]) | set(job.corrections or {})
+    short = [{**table, "read": sum(k.startswith(f"{table['table']}.") for k in keys)}
+             for table in job.report.get("incomplete", [])]
+    short = [table for table in short if table["read"] < table["expected"]]
+    return {"reading": "complete" if not short else "partial" if keys else "none", "incomplete": short}
+
+
+READING = {"complete": "完整", "partial": "部分读出", "none": "未读出表格"}
 
 
 def detail(job: ReportJob) -> dict:
     report = effective_report(job)
+    extracted = (job.report or {}).get("fields", {})
     out = {**summary(job), "meta": None, "fields": {}, "provenance": {}, "findings": job.findings or [],
            "missing": [], "unplaced": [], "warnings": [], "sections": {}, "corrections": job.corrections or {},
+           "extracted": {k: extracted[k]["value"] for k in job.corrections or {} if k in extracted},
            "draft": with_staleness(job.draft, report)}
     if report is None:
         return out
@@ -104,6 +133,60 @@ def to_xlsx(job: ReportJob) -> bytes:
             sheet.append(["citation", f"{citation['id']}：{citation['text']}"])
     buffer = io.BytesIO()
     book.save(buffer)
+    return buffer.getvalue()
+
+
+_SUMMARY_COLUMNS = ("id", "filename", "agency", "year", "status", "reading", "errors", "warnings", "infos",
+                    "created")
+_STATUS = {"queued": "排队中", "running": "处理中", "done": "已完成", "failed": "失败"}
+
+
+def _all_keys() -> list[str]:
+    """Every field key of every template, in the registry's order, each once."""
+    return list(dict.fromkeys(key for t in registry().templates.values() for key in t.fields))
+
+
+def _report_row(job: ReportJob, keys: list[str]) -> list:
+    head = summary(job)
+    counts = head["findings_count"]
+    values = report.values() if (report := effective_report(job)) else {}
+    return [job.id, job.filename, job.agency or "", job.year or "",
+            _STATUS[job.status] + (f"：{job.error}" if job.error else ""), READING.get(head["reading"], ""),
+            counts["error"], counts["warning"], counts["info"], head["created"] or "",
+            *(("（缺失）" if key not in values else "" if values[key] is None else values[key]) for key in keys)]
+
+
+def reports_csv(jobs: list[ReportJob]) -> bytes:
+    """One row per report: who, which year, its state and how much was read, then every field."""
+    keys = _all_keys()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*_SUMMARY_COLUMNS, *keys])
+    writer.writerows(_report_row(job, keys) for job in jobs)
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def reports_xlsx(jobs: list[ReportJob]) -> bytes:
+    keys = _all_keys()
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "报告"
+    sheet.append([*_SUMMARY_COLUMNS, *keys])
+    for job in jobs:
+        sheet.append(_report_row(job, keys))
+    sheet.freeze_panes = "C2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def reports_zip(jobs: list[ReportJob], render) -> bytes:
+    """Each report's JSON export (`render(job)`), named after its file and id."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for job in jobs:
+            archive.writestr(f"{Path(job.filename).stem}-{job.id[:8]}.json",
+                             json.dumps(render(job), ensure_ascii=False, indent=1))
     return buffer.getvalue()
 
 

@@ -20,7 +20,9 @@ def check_identities(report: Report, template: Template) -> list[Finding]:
     for cluster, suggestions in repair.localise(template, values, report.fields, broken, residual):
         for i in cluster:
             finding = _finding(template.identities[i], values, template, residual[i])
-            finding.suggestions = suggestions
+            # a break gets the repairs that mend it: each row's own total on its row, never another's
+            mending = [s for s in suggestions if repair.mends(s, template.identities[i], values)]
+            finding.suggestions = (mending or suggestions)[:repair.MAX_SUGGESTIONS]
             findings.append(finding)
     return findings
 

@@ -104,9 +104,38 @@ def _search(system, target, residual, values, fields, template, partial: bool = 
                 if deltas and (s := _suggestion(deltas, values, fields, template)):
                     found.append(s)
     if not found and partial:
-        found = _partial(system, involved, target, residual, values, fields, template)
+        found = _blank_totals(system, target, residual, values, fields, template)
+        found += _partial(system, involved, target, residual, values, fields, template)
     unique = {tuple(sorted(s.fields.items())): s for s in found}
-    return sorted(unique.values(), key=lambda s: -s.score)[:MAX_SUGGESTIONS]
+    return sorted(unique.values(), key=lambda s: -s.score)
+
+
+def mends(suggestion: Suggestion, identity: Identity, values: dict[str, Number | None]) -> bool:
+    """Whether the suggested values make this identity hold."""
+    new = {**values, **suggestion.fields}
+    total = lambda keys: sum((exact(new.get(k)) for k in keys), Fraction(0))
+    return total(identity.lhs) == total(identity.rhs)
+
+
+def _defines(system: _System, key: str) -> list[int]:
+    """The identities whose only left-hand term is this cell: the sums that say what a total must be."""
+    return [i for i, sign in system.cells[key] if sign == 1 and len(system.identities[i].lhs) == 1]
+
+
+def _blank_totals(system, target, residual, values, fields, template) -> list[Suggestion]:
+    """A total column (or row) left blank: every blank total of the broken sums filled with its own
+    sum, as one change."""
+    deltas = {system.identities[i].lhs[0]: -residual[i] for i in target
+              if len(system.identities[i].lhs) == 1 and values.get(system.identities[i].lhs[0]) is None
+              and residual[i] != 0}
+    if len(deltas) < 2:
+        return []
+    suggestion = _suggestion(deltas, values, fields, template)
+    if suggestion is None:
+        return []
+    suggestion.reason = f"总计漏填：{len(deltas)} 个空白总计各填为本行（列）之和"
+    suggestion.score = 1.0  # the one change that accounts for every blank total at once
+    return [suggestion]
 
 
 def _partial(system, involved, target, residual, values, fields, template) -> list[Suggestion]:
@@ -115,7 +144,8 @@ def _partial(system, involved, target, residual, values, fields, template) -> li
     out = []
     for key in involved:
         terms = system.cells[key]
-        for delta in {-residual[i] / sign for i, sign in terms if i in target}:
+        own = [i for i in _defines(system, key) if i in target]  # a broken sum of its own fixes a total's value
+        for delta in {-residual[i] / sign for i, sign in terms if i in (own or target)}:
             if any(residual[i] == 0 for i, _ in terms):
                 break  # the cell sits in a sum that holds: any change would spoil it
             mended = sum(residual[i] + sign * delta == 0 for i, sign in terms)

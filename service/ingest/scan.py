@@ -87,6 +87,11 @@ def read_pages(images: list[np.ndarray], source_format: str) -> Document:
 
 
 # ---------------------------------------------------------------------------------------------- straighten
+def straighten(image: np.ndarray) -> np.ndarray:
+    """The page as it is read: cut out, light evened, upright, deskewed; provenance boxes are on it."""
+    return _analyse(image, 1)[1]
+
+
 def _analyse(image: np.ndarray, number: int) -> tuple[_Page, np.ndarray]:
     image = _flatten_light(_to_work_size(_cut_out_sheet(image)))
     image = _deskew(_turned_sideways(image))

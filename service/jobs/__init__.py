@@ -107,6 +107,31 @@ class Jobs:
         self._wake.set()
         return ids
 
+    def by_content(self, digests: list[str]) -> dict[str, ReportJob]:
+        """The jobs already holding these contents, by their hash."""
+        with self.sessions() as session:
+            return {job.sha256: job for job in session.scalars(select(ReportJob).where(ReportJob.sha256.in_(digests)))}
+
+    def retry(self, job_id: str) -> ReportJob | None:
+        """Queue a failed job again; None when it has not failed."""
+        with self.sessions.begin() as session:
+            retried = session.execute(update(ReportJob).where(ReportJob.id == job_id, ReportJob.status == "failed")
+                                      .values(status="queued", stage="queued", percent=0, error=None,
+                                              attempts=0)).rowcount
+            job = session.get(ReportJob, job_id) if retried else None  # as queued, before a worker takes it
+        self._wake.set()
+        return job
+
+    def delete(self, job_id: str) -> bool:
+        """Forget a job that is not running, and its uploaded bytes; False when it is running."""
+        with self.sessions.begin() as session:
+            job = session.get(ReportJob, job_id)
+            if job.status == "running":
+                return False
+            session.delete(job)
+        (self.root / "uploads" / job.sha256[:2] / job.sha256).unlink(missing_ok=True)
+        return True
+
     def ping(self) -> None:
         """One query on the jobs table; raises what the database raises when it cannot answer."""
         with self.sessions() as session:
@@ -144,6 +169,14 @@ class Jobs:
             merged = {**report.values(), **values}
             report_from_flat({"meta": report.meta.model_dump(), "fields": merged})  # raises FlatInputError
             job.corrections = {**(job.corrections or {}), **values}
+            job.findings = self._findings(job, session)
+        return self.get(job_id)
+
+    def undo(self, job_id: str, key: str) -> ReportJob:
+        """Take back a person's correction of one cell: the extracted value stands again, checked again."""
+        with self.sessions.begin() as session:
+            job = session.get(ReportJob, job_id)
+            job.corrections = {k: v for k, v in job.corrections.items() if k != key}
             job.findings = self._findings(job, session)
         return self.get(job_id)
 
@@ -210,11 +243,12 @@ class Jobs:
 
     def _run(self, job_id: str) -> None:
         job = self.get(job_id)
-        outcome = process(self._bytes(job), job.filename, self.llm,
+        outcome = process(self.upload_bytes(job), job.filename, self.llm,
                           lambda stage, percent: self._progress(job_id, stage, percent))
         self._record(job_id, outcome)
 
-    def _bytes(self, job: ReportJob) -> bytes:
+    def upload_bytes(self, job: ReportJob) -> bytes:
+        """The file as uploaded."""
         return (self.root / "uploads" / job.sha256[:2] / job.sha256).read_bytes()
 
     def _record(self, job_id: str, outcome: dict) -> None:
@@ -260,7 +294,7 @@ class Jobs:
         while sent < room and (job_id := self._claim(dispatch=True)) is not None:
             job = self.get(job_id)
             try:
-                self.cluster.send(job.sha256, job.filename, self._bytes(job))
+                self.cluster.send(job.sha256, job.filename, self.upload_bytes(job))
             except Exception:
                 self._requeue(job_id)
                 raise

@@ -32,15 +32,18 @@ class Upload:
         return hashlib.sha256(self.data).hexdigest()
 
 
-def expand(filename: str, data: bytes, max_files: int, max_zip_bytes: int) -> list[Upload]:
-    """The files of one upload: itself, or the members of a .zip (never written under their own names)."""
+def expand(filename: str, data: bytes, max_files: int, max_zip_bytes: int) -> tuple[list[Upload], list[str]]:
+    """The files of one upload: itself, or the members of a .zip (never written under their own names),
+    and the names of the members skipped as files an operating system or archiver adds."""
     if format_of(data, filename) != ".zip":
-        return [Upload(filename, data)]
+        return [Upload(filename, data)], []
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-        members = [m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)]
+        files = [m for m in archive.infolist() if not m.is_dir()]
     except DAMAGED_ZIP as exc:
         raise UploadRejected(422, f"压缩包已损坏：{filename}") from exc
+    members = [m for m in files if not _system_file(_member_name(m))]
+    skipped = [_display_name(_member_name(m)) for m in files if _system_file(_member_name(m))]
     if any(m.flag_bits & 0x1 for m in members):
         raise UploadRejected(422, f"压缩包内有加密的文件，无法读取：{filename}")
     if len(members) > max_files:
@@ -53,17 +56,36 @@ def expand(filename: str, data: bytes, max_files: int, max_zip_bytes: int) -> li
             with archive.open(member) as handle:
                 content = handle.read(max_zip_bytes + 1)  # the header's size may lie: read no more than allowed
         except DAMAGED_ZIP as exc:  # a member's header, compression or checksum broken
-            raise UploadRejected(422, f"压缩包已损坏：{filename}（{_display_name(member.filename)}）") from exc
+            raise UploadRejected(422, f"压缩包已损坏：{filename}（{_display_name(_member_name(member))}）") from exc
         if len(content) > max_zip_bytes:
             raise UploadRejected(413, f"压缩包解压后过大，上限为 {max_zip_bytes // 1048576} MB")
-        out.append(Upload(_display_name(member.filename), content))
-    return out
+        out.append(Upload(_display_name(_member_name(member)), content))
+    return out, skipped
 
 
-def _hidden(name: str) -> bool:
-    """Metadata that archivers add: macOS resource forks and dot files."""
+_SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini"}
+
+
+def _system_file(name: str) -> bool:
+    """What operating systems and archivers add: macOS resource forks, dot files and folders,
+    Windows thumbnail caches and folder settings."""
     path = PurePosixPath(name.replace("\\", "/"))
-    return "__MACOSX" in path.parts or path.name.startswith(".")
+    return ("__MACOSX" in path.parts or any(part.startswith(".") and part not in (".", "..") for part in path.parts)
+            or path.name.lower() in _SYSTEM_FILES)
+
+
+def _member_name(member: zipfile.ZipInfo) -> str:
+    """A member's name: UTF-8 when flagged so; else the bytes as written, which Chinese Windows
+    archivers write in GBK and zipfile decodes as cp437 (UTF-8 unflagged is tried first)."""
+    if member.flag_bits & 0x800:
+        return member.filename
+    raw = member.filename.encode("cp437")
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return member.filename
 
 
 def _display_name(name: str) -> str:
