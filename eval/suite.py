@@ -61,7 +61,8 @@ def gold_reports(directories: list[Path]) -> list[Path]:
     return found
 
 
-def _input(report_dir: Path, gold: dict, modality: str) -> tuple[bytes, str]:
+def input_of(report_dir: Path, gold: dict, modality: str) -> tuple[bytes, str]:
+    """The bytes and file name of a gold report in `modality`."""
     if modality == "source":
         source = report_dir / gold["source"]
         return source.read_bytes(), source.name
@@ -89,11 +90,19 @@ def run_one(report_dir: Path, gold: dict, modality: str, llm: pipeline.LLMFactor
             llm_only: bool = False) -> Run:
     """One report in one modality through Nianbao's pipeline (the model, when given, only where the
     rules leave gaps) or, with `llm_only`, through the peers' one-call baseline."""
-    run = Run(gold.get("id", report_dir.name), modality)
-    data, name = _input(report_dir, gold, modality)
+    return run_input(gold.get("id", report_dir.name), modality, gold, *input_of(report_dir, gold, modality), llm, llm_only)
+
+
+def run_input(report_id: str, modality: str, gold: dict, data: bytes, name: str,
+              llm: pipeline.LLMFactory | None = None, llm_only: bool = False, budgeted: bool = False) -> Run:
+    """`data` (a file named `name`) read as run_one reads it and scored against `gold`, the one-call
+    baseline `budgeted` as `--llm auto` is or not; the model's calls and tokens are the chain's own
+    counters (report.llm)."""
+    run = Run(report_id, modality)
     started = time.perf_counter()
     try:
-        document, report = pipeline.read_llm_only(data, name, llm) if llm_only else pipeline.read(data, name, llm)
+        document, report = (pipeline.read_llm_only(data, name, llm, budgeted) if llm_only
+                            else pipeline.read(data, name, llm))
     except pipeline.InputError as exc:
         run.error = exc.message
         run.cells = score_cells(run.report, modality, gold, {"fields": {}})

@@ -45,18 +45,23 @@ def read(data: bytes, filename: str, llm: LLMFactory | None = None,
     return document, report
 
 
-def read_llm_only(data: bytes, filename: str, llm: LLMFactory) -> tuple[Document, Report]:
-    """The peers' approach for the eval baseline: the whole text to the model in one call."""
+def read_llm_only(data: bytes, filename: str, llm: LLMFactory, budgeted: bool = False) -> tuple[Document, Report]:
+    """The peers' approach for the eval baseline: the whole text to the model in one call, measured
+    whole however long it takes, or `budgeted` within the per-report budget `--llm auto` has (a cut
+    answer leaves every field unread, with the trace's note saying so)."""
     from service.extract.meta import detect_template, find_year
-    from service.llm import whole_report
+    from service.llm import BudgetSpent, whole_report
 
     document = _document(data, filename)
     model = llm()
     if model is None:
         raise InputError("未配置大模型，无法使用 only 模式", "llm-only without a model")
-    model = model.for_report(budgeted=False)  # the baseline is measured whole, however long it takes
+    model = model.for_report(budgeted=budgeted)
     template = detect_template(document, find_year(None, document))
-    values = whole_report(document, template.id, model)
+    try:
+        values = whole_report(document, template.id, model)
+    except BudgetSpent as exc:
+        model.trace.note, values = f"大模型{exc}（每份报告上限），未读出任何字段", {}
     fields = {k: FieldValue(value=v, method="llm", confidence=0.5) for k, v in values.items() if k in template.fields}
     return document, Report(meta=Meta(template=template.id), fields=fields, llm=model.trace,
                             missing=[k for k in template.keys if k not in fields])
