@@ -130,7 +130,7 @@ def test_review_a_report_in_the_browser(browser, server, tmp_path) -> None:
     page.set_input_files(".dropzone input[type=file]", str(SEED))
     expect(page.locator(".upload-status")).to_contain_text("已提交 1 份报告", timeout=30_000)
     expect(page.locator("tr.report-row.status-done")).to_have_count(1, timeout=60_000)
-    expect(page.locator("tr.report-row .counts")).to_be_visible()
+    expect(page.locator("tr.report-row .badge.sev-error")).to_be_visible()
     page.screenshot(path=tmp_path / "1-list.png", full_page=True)
 
     # the report view: every field of the 2019 template is a value cell

@@ -1,4 +1,4 @@
-// Talking to the server: JSON calls, uploads with progress, progress events, downloads, the token.
+// Talking to the server: JSON calls, uploads with progress, downloads, images, the token.
 
 const TOKEN_KEY = 'nianbao.token';
 let asking = null;
@@ -66,16 +66,22 @@ async function authorisedFetch(path, options = {}, retry = true) {
   return response;
 }
 
-export async function api(path, method = 'GET', body = undefined) {
-  const options = {method};
-  if (body !== undefined) {
-    options.headers = {'Content-Type': 'application/json'};
-    options.body = JSON.stringify(body);
-  }
-  return (await authorisedFetch(path, options)).json();
+function request(method, body) {
+  return body === undefined ? {method}
+    : {method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)};
 }
 
-/** POST files to /api/reports with upload progress (0..1); resolves to the new report ids. */
+export async function api(path, method = 'GET', body = undefined) {
+  const response = await authorisedFetch(path, request(method, body));
+  return response.status === 204 ? null : response.json();
+}
+
+/** An image the token guards, as an object URL for an <img>. */
+export async function imageUrl(path) {
+  return URL.createObjectURL(await (await authorisedFetch(path)).blob());
+}
+
+/** POST files to /api/reports with upload progress (0..1); resolves to {ids, files}: what became of each file. */
 export function uploadFiles(files, onProgress, retry = true) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
@@ -92,52 +98,18 @@ export function uploadFiles(files, onProgress, retry = true) {
       }
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(body.ids);
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
       else reject(new ApiError(xhr.status, typeof body.detail === 'string' ? body.detail : `上传失败（HTTP ${xhr.status}）`));
     });
     xhr.send(form);
   });
 }
 
-const finished = (state) => state.status === 'done' || state.status === 'failed';
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Follow a report's progress until done or failed: server-sent events read through fetch
- *  (so the token goes along), falling back to polling. Resolves to the last state. */
-export async function follow(id, onState) {
-  let last = null;
-  try {
-    const response = await authorisedFetch(`/api/reports/${encodeURIComponent(id)}/events`);
-    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      const parts = (buffer + chunk.value).split('\n\n');
-      buffer = parts.pop();
-      for (const line of parts.flatMap((part) => part.split('\n'))) {
-        if (line.startsWith('data:')) onState(last = JSON.parse(line.slice(5)));
-      }
-    }
-  } catch (error) {
-    if (error instanceof ApiError && error.status !== 0) throw error;
-  }
-  return last && finished(last) ? last : poll(id, onState);
-}
-
-async function poll(id, onState) {
-  for (;;) {
-    const report = await api(`/api/reports/${encodeURIComponent(id)}`);
-    const state = {status: report.status, ...report.progress, error: report.error};
-    onState(state);
-    if (finished(state)) return state;
-    await sleep(1000);
-  }
-}
-
-/** Download through fetch (so the token goes along) and hand the file to the browser. */
-export async function download(path, fallbackName) {
-  const response = await authorisedFetch(path);
+/** Download through fetch (so the token goes along) and hand the file to the browser; a body makes it a POST. */
+export async function download(path, fallbackName, body = undefined) {
+  const response = await authorisedFetch(path, request(body === undefined ? 'GET' : 'POST', body));
   const disposition = response.headers.get('content-disposition') || '';
-  const match = disposition.match(/filename\*=UTF-8''([^;]+)/i);
+  const match = disposition.match(/filename\*=UTF-8''([^;]+)/i) ?? disposition.match(/filename="?([^";]+)/i);
   const link = document.createElement('a');
   link.href = URL.createObjectURL(await response.blob());
   link.download = match ? decodeURIComponent(match[1]) : fallbackName;

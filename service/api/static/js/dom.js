@@ -56,9 +56,24 @@ export function countBadges(counts) {
   }, `${SEVERITY[s]} ${counts[s]}`)));
 }
 
+const READING = {complete: '已完成', partial: '部分读出', none: '未读出表格'};
+
+/** 已完成, or 部分读出 / 未读出表格 when tables were not read whole. */
+export function readingLabel(report) {
+  return READING[report.reading] ?? STATUS.done;
+}
+
+/** Which tables were not read whole, e.g. "未读出表三（0/182）：…". */
+export function shortfall(report) {
+  return (report.incomplete ?? []).map((t) => `${t.read ? '部分读出' : '未读出'}${t.name}（${t.read}/${t.expected}）：${t.reason}`).join('\n');
+}
+
 /** A report's status: a progress bar while it is queued or running, else a word (and the error). */
-export function statusView({status, progress, error}) {
-  if (status === 'done') return h('span', {class: 'status done'}, STATUS.done);
+export function statusView(report) {
+  const {status, progress, error} = report;
+  if (status === 'done') {
+    return h('span', {class: `status done reading-${report.reading}`, title: shortfall(report) || null}, readingLabel(report));
+  }
   if (status === 'failed') return h('span', {class: 'status failed'}, `${STATUS.failed}：${error ?? '未知原因'}`);
   return h('span', {class: 'status running'},
     h('progress', {max: 100, value: progress?.percent ?? 0}),

@@ -1,56 +1,94 @@
-// The page: a hash router over the report list, the batch view and one report.
+// The page: a hash router over the report list, the batch view and one report. One progress channel
+// for the whole page: the list is fetched again every POLL ms while any report is unfinished, however
+// many there are (one stream per report used to exhaust the browser's connections to the server).
 
-import {api, follow} from './api.js';
-import {fill, h} from './dom.js';
-import {batchTable, reportsTable, updateRow, uploadZone} from './lists.js';
+import {api, download} from './api.js';
+import {fill, h, notify} from './dom.js';
+import {batchTable, reportsTable, toolbar, uploadZone, visible} from './lists.js';
 import {ReportView} from './report.js';
 
+const POLL = 1000;
 const app = document.getElementById('app');
-const state = {layout: null, view: null, following: new Set(), zone: null, list: null, refreshTimer: null};
+const state = {
+  layout: null, view: null, zone: null, list: null, reports: [], timer: null,
+  listView: {filters: {status: '', errors: '', warnings: '', agency: '', year: ''},
+    sort: {key: 'created', dir: -1}, selected: new Set()},
+};
 
 function currentRoute() {
   const [name = '', id] = location.hash.replace(/^#\/?/, '').split('/');
   return {name, id: id && decodeURIComponent(id)};
 }
 
-/** Follow each unfinished report's progress; refresh the list when one finishes. */
-function followAll(ids) {
-  for (const id of ids) {
-    if (state.following.has(id)) continue;
-    state.following.add(id);
-    follow(id, (s) => updateRow(app, id, s))
-      .catch(() => {})
-      .finally(() => {
-        state.following.delete(id);
-        scheduleRefresh();
-      });
+const onList = () => ['', 'batch'].includes(currentRoute().name);
+
+/** Fetch the list, draw it, and fetch again while anything is unfinished. */
+async function refresh() {
+  clearTimeout(state.timer);
+  state.timer = null;
+  if (!onList()) return;
+  state.reports = (await api('/api/reports')).reports;
+  if (!onList()) return;
+  draw();
+  if (state.reports.some((r) => r.status === 'queued' || r.status === 'running')) {
+    state.timer = setTimeout(() => refresh().catch(showError), POLL);
   }
 }
 
-function scheduleRefresh() {
-  clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(() => {
-    const {name} = currentRoute();
-    if (name === '' || name === 'batch') renderList(name).catch(showError);
-  }, 250);
+const actions = {
+  select(ids, on) {
+    for (const id of ids) state.listView.selected[on ? 'add' : 'delete'](id);
+    draw();
+  },
+  async retry(id) {
+    await act(() => api(`/api/reports/${encodeURIComponent(id)}/retry`, 'POST'), '已重新排队');
+  },
+  async remove(id) {
+    state.listView.selected.delete(id);
+    await act(() => api(`/api/reports/${encodeURIComponent(id)}`, 'DELETE'), '已删除');
+  },
+};
+
+async function act(call, message) {
+  try {
+    await call();
+    notify(message);
+  } catch (error) {
+    notify(error.message, 'error');
+  }
+  await refresh();
 }
 
-async function renderList(name) {
-  const {reports} = await api('/api/reports');
-  const batch = name === 'batch';
-  fill(state.list, h('h2', {}, batch ? '按机关和年度' : `报告列表（${reports.length}）`),
-    batch ? batchTable(reports) : reportsTable(reports));
-  followAll(reports.filter((r) => r.status === 'queued' || r.status === 'running').map((r) => r.id));
+async function exportSelected(format) {
+  const ids = state.reports.map((r) => r.id).filter((id) => state.listView.selected.has(id));
+  try {
+    await download('/api/exports', `reports.${format}`, {ids, format});
+  } catch (error) {
+    notify(error.message, 'error');
+  }
 }
 
-async function showList(name) {
-  state.zone ??= uploadZone((ids) => {
-    followAll(ids);
-    scheduleRefresh();
-  });
+/** The list or the batch grid from the last fetch, with the filters, sort and selection kept. */
+function draw() {
+  const batch = currentRoute().name === 'batch';
+  const view = state.listView;
+  const known = new Set(state.reports.map((r) => r.id));
+  for (const id of view.selected) if (!known.has(id)) view.selected.delete(id);
+  const shown = visible(state.reports, view);
+  const focused = state.list.contains(document.activeElement) ? document.activeElement.getAttribute('name') : null;
+  const title = `${batch ? '按机关和年度' : '报告列表'}（${shown.length === state.reports.length ? state.reports.length : `${shown.length}/${state.reports.length}`}）`;
+  fill(state.list, h('h2', {}, title), toolbar(state.reports, view, draw, exportSelected),
+    batch ? batchTable(shown) : reportsTable(shown, view, actions, draw));
+  const again = focused && state.list.querySelector(`.toolbar [name="${focused}"]`);
+  again?.focus();
+  if (again?.type === 'search') again.setSelectionRange(again.value.length, again.value.length);
+}
+
+async function showList() {
+  state.zone ??= uploadZone(() => refresh().catch(showError));
   state.list = h('section', {class: 'panel list-panel'});
   fill(app, state.zone, state.list);
-  await renderList(name);
+  await refresh();
 }
 
 function showError(error) {
@@ -66,10 +104,11 @@ async function route() {
   }
   try {
     if (name === 'report' && id) {
+      clearTimeout(state.timer);
       state.view = new ReportView(app, state.layout, id);
       await state.view.load();
     } else {
-      await showList(name === 'batch' ? 'batch' : '');
+      await showList();
     }
   } catch (error) {
     showError(error);

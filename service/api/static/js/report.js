@@ -1,7 +1,7 @@
 // One report: its tables with check colours, the source of a cell, edits, findings, draft, exports.
 
-import {api, download, follow} from './api.js';
-import {SEVERITY, countBadges, fill, formatNumber, h, notify, statusView} from './dom.js';
+import {api, download, imageUrl} from './api.js';
+import {SEVERITY, countBadges, fill, formatNumber, h, notify, readingLabel, shortfall, statusView} from './dom.js';
 import {describeFields, isLowConfidence, renderTables} from './tables.js';
 
 const METHOD = {rule: '规则抽取', ocr: 'OCR 识别', 'ocr+check': 'OCR 识别（已校验）', llm: '大模型抽取', manual: '人工修改'};
@@ -9,6 +9,8 @@ const ALIGNMENT = {exact: '与原文一致', fuzzy: '与原文近似', not_found
 const CAUSE = {extraction: '抽取疑似有误', report: '报告本身不一致'};
 const ORDER = {error: 0, warning: 1, info: 2};
 const CONTEXT = 360;  // characters of source shown on each side of a cell's span
+const POLL = 1000;  // ms between looks at a report still being processed
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** "12", "", "—" → 12, null, null; anything else that is not a number is refused in Chinese. */
 export function parseValue(text) {
@@ -23,7 +25,7 @@ function legend() {
   const item = (cls, label, text = '8') => h('span', {class: 'legend-item'},
     h('span', {class: `cell swatch ${cls}`}, text), label);
   return h('div', {class: 'legend'}, '图例：',
-    item('sev-error', '错误'), item('sev-warning', '警告'), item('low-confidence', '置信度低（OCR/大模型）'),
+    item('sev-error', '错误'), item('sev-warning', '警告'), item('low-confidence', '识别置信度低，请核对'),
     item('manual', '人工修改'), item('blank', '空白单元格', '空'), item('missing', '报告中没有此格', '缺失'));
 }
 
@@ -47,25 +49,22 @@ export class ReportView {
     this.active = false;
   }
 
+  /** The report, looked at again every POLL ms while it is processed (no stream of its own). */
   async load() {
-    this.detail = await api(this.path);
-    if (this.detail.status === 'done') return this.render();
-    this.renderPending();
-    if (this.detail.status === 'failed') return undefined;
-    await follow(this.id, (state) => this.active && this.showProgress(state));
-    if (!this.active) return undefined;
-    return this.load();
+    for (;;) {
+      this.detail = await api(this.path);
+      if (!this.active) return undefined;
+      if (this.detail.status === 'done') return this.render();
+      this.renderPending();
+      if (this.detail.status === 'failed') return undefined;
+      await sleep(POLL);
+    }
   }
 
-  // ------------------------------------------------------------------ while processing
   renderPending() {
     const d = this.detail;
-    this.progress = h('div', {class: 'pending'}, statusView(d));
-    fill(this.root, h('a', {href: '#/', class: 'back'}, '← 返回列表'), h('h2', {}, d.filename), this.progress);
-  }
-
-  showProgress(state) {
-    fill(this.progress, statusView({status: state.status, progress: state, error: state.error}));
+    fill(this.root, h('a', {href: '#/', class: 'back'}, '← 返回列表'), h('h2', {}, d.filename),
+      h('div', {class: 'pending'}, statusView(d)));
   }
 
   // ------------------------------------------------------------------ the review page
@@ -115,6 +114,8 @@ export class ReportView {
         h('span', {}, `机关：${meta.agency ?? '未识别'}`), h('span', {}, `年度：${meta.year ?? '未识别'}`),
         h('span', {}, `模板：${this.layout.templates[meta.template]?.label ?? '未识别'}`),
         h('span', {}, `文件：${d.filename}`), countBadges(d.findings_count)),
+      d.reading !== 'complete' ? h('p', {class: `reading-banner ${d.reading}`, role: 'status'},
+        h('strong', {}, readingLabel(d)), `：${shortfall(d).replaceAll('\n', '；')}`) : null,
       h('div', {class: 'exports'}, exports));
   }
 
@@ -164,15 +165,58 @@ export class ReportView {
     const value = present ? d.fields[key] : null;
     const provenance = d.provenance[key];
     const shown = !present ? '缺失（报告中没有此单元格）' : value === null ? '空白' : formatNumber(value);
+    const corrected = Object.hasOwn(d.corrections, key);
     const facts = h('dl', {class: 'cell-facts'}, term('数值', shown),
       provenance ? term('提取方式', METHOD[provenance.method] ?? provenance.method) : null,
       provenance ? term('置信度', `${provenance.confidence.toFixed(2)}${isLowConfidence(provenance) ? '（偏低，请核对）' : ''}`) : null,
       provenance?.raw !== undefined ? term('单元格原文', provenance.raw === '' ? '（空）' : provenance.raw) : null,
-      provenance?.alignment ? term('对齐', ALIGNMENT[provenance.alignment] ?? provenance.alignment) : null);
+      corrected ? term('对齐', `已人工修改（抽取值 ${this.extractedText(key)}）`)
+        : provenance?.alignment ? term('对齐', ALIGNMENT[provenance.alignment] ?? provenance.alignment) : null);
+    const undo = corrected ? h('button', {type: 'button', class: 'undo', onclick: () => this.undo(key)},
+      `撤销修改，恢复抽取值 ${this.extractedText(key)}`) : null;
     const source = h('div', {class: 'source-box'}, h('p', {class: 'hint'}, '正在读取原文…'));
     fill(panel, h('h3', {}, '单元格来源'), h('p', {class: 'cell-name'}, (this.names.get(key) ?? [key]).join(' · ')),
-      h('code', {class: 'key'}, key), facts, this.editForm(key, value), source);
-    return this.renderSource(source, key, provenance?.location);
+      h('code', {class: 'key'}, key), facts, this.editForm(key, value), undo, source);
+    const where = provenance?.location;
+    if (where?.ocr && where.page && where.bbox) return this.renderScan(source, key, where);
+    return this.renderSource(source, key, where);
+  }
+
+  extractedText(key) {
+    if (!Object.hasOwn(this.detail.extracted, key)) return '（缺失）';
+    const value = this.detail.extracted[key];
+    return value === null ? '（空白）' : formatNumber(value);
+  }
+
+  async undo(key) {
+    try {
+      this.detail = await api(`${this.path}/fields/${encodeURIComponent(key)}`, 'DELETE');
+    } catch (error) {
+      notify(error.message, 'error');
+      return;
+    }
+    if (!this.active) return;
+    this.refresh();
+    notify('已撤销修改，已重新检查');
+  }
+
+  /** An OCR cell: its piece of the page image beside what the recogniser read. */
+  async renderScan(box, key, location) {
+    const reading = location.ocr;
+    const image = h('img', {class: 'scan-crop', alt: `第 ${location.page} 页上的单元格图像`});
+    fill(box, h('p', {class: 'source-head'}, '扫描原图', h('span', {class: 'page'}, `第 ${location.page} 页`)),
+      h('div', {class: 'scan-pair'}, h('figure', {}, image, h('figcaption', {}, '原图')),
+        h('div', {class: 'ocr-reading'}, h('p', {class: 'ocr-text'}, reading.text || '（未识别到文字）'),
+          h('p', {class: 'hint'}, `识别置信度 ${reading.confidence.toFixed(2)}`),
+          reading.alternatives?.length ? h('p', {class: 'hint'}, `其他可能：${reading.alternatives.slice(0, 3).join('、')}`) : null)));
+    try {
+      const url = await imageUrl(`${this.path}/fields/${encodeURIComponent(key)}/image`);
+      if (key !== this.selected || !box.isConnected) return URL.revokeObjectURL(url);
+      image.src = url;
+    } catch (error) {
+      image.replaceWith(h('p', {class: 'hint'}, `读取原图失败：${error.message}`));
+    }
+    return undefined;
   }
 
   editForm(key, value) {
@@ -292,10 +336,11 @@ export class ReportView {
       event.target.disabled = true;
       this.save(suggestion.fields, '已采纳建议，已重新检查');
     };
-    return h('li', {class: 'suggestion'},
+    const cells = Object.keys(suggestion.fields).length;
+    return h('li', {class: `suggestion${cells > 2 ? ' whole' : ''}`},
       h('span', {class: 'reason'}, suggestion.reason),
       suggestion.cause ? h('span', {class: `cause ${suggestion.cause}`}, CAUSE[suggestion.cause] ?? suggestion.cause) : null,
-      h('button', {type: 'button', class: 'accept', onclick: accept}, '采纳'));
+      h('button', {type: 'button', class: 'accept', onclick: accept}, cells > 2 ? `全部采纳（${cells} 格）` : '采纳'));
   }
 
   link(finding) {

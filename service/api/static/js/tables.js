@@ -4,9 +4,9 @@ import {formatNumber, h} from './dom.js';
 
 const LOW_CONFIDENCE = 0.85;
 
+/** By how sure the reader was (the recogniser's own confidence for OCR), never by the method alone. */
 export function isLowConfidence(provenance) {
-  if (!provenance) return false;
-  return provenance.confidence < LOW_CONFIDENCE || /^(ocr|llm)/.test(provenance.method);
+  return Boolean(provenance) && provenance.method !== 'manual' && provenance.confidence < LOW_CONFIDENCE;
 }
 
 /** key → "error" | "warning" from the findings that name the cell (errors win). */
