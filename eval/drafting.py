@@ -21,7 +21,7 @@ import statistics
 import time
 from collections import Counter
 
-from service.agency import parse_agency
+from service.agency import bodies
 from service.check import check
 from service.draft import Draft, draft, hide_own_section
 from service.draft.catalogue import TOPICS, problems_part, topics_in
@@ -60,8 +60,10 @@ def char_f1(candidate: str, reference: str) -> float:
 
 
 def _previous(gold: dict, golds: list[dict]) -> dict | None:
-    key, year = parse_agency(gold["meta"]["agency"]).key, gold["meta"]["year"]
-    return next((g for g in golds if parse_agency(g["meta"]["agency"]).key == key and g["meta"]["year"] == year - 1), None)
+    """The same body's gold report of the year before (service/agency.py joins the gold set's names)."""
+    body = bodies({g["meta"]["agency"] for g in golds})
+    return next((g for g in golds if body[g["meta"]["agency"]] == body[gold["meta"]["agency"]]
+                 and g["meta"]["year"] == gold["meta"]["year"] - 1), None)
 
 
 _DEFECTS = ("数据不一致", "空白未填", "数字不符", "单元格")

@@ -39,7 +39,7 @@ from eval import render
 from eval.score import CellScore, matches, score_cells, summarise
 from eval.suite import gold_reports
 from service import pipeline
-from service.agency import parse_agency
+from service.agency import one_body
 from service.registry import Label, Registry, registry
 from service.textnorm import normalize_label, strip_numbering
 
@@ -291,7 +291,7 @@ def _accepted_wrong(report, gold: dict, rendering: Rendering) -> list[dict]:
 
 def _agrees(key: str, expected, got) -> bool:
     if key == "meta.agency":  # the full or the short name of the same body (淮安市洪泽区人民政府 / 洪泽区人民政府)
-        return bool(expected) and parse_agency(expected).key == parse_agency(got).key
+        return bool(expected) and bool(got) and one_body(expected, got)
     return expected == got if key.startswith("meta.") else matches(expected, got)
 
 

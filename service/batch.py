@@ -16,14 +16,14 @@ import json
 import logging
 import multiprocessing
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from service.agency import parse_agency
+from service.agency import bodies
 from service.check.crossyear import check_cross_year
 from service.jobs.task import OUTAGE, LLMOutage, process
 from service.registry import registry
@@ -173,8 +173,10 @@ class ClusterRunner:
 
 
 # ---------------------------------------------------------------------------------------------- running
-def run(items: list[Item], out: Path, runner: Runner, on_record: Callable[[dict], None]) -> None:
-    """Process `items`, appending one record per file to results.jsonl as it finishes, then the CSVs."""
+def run(items: list[Item], out: Path, runner: Runner, on_record: Callable[[dict], None],
+        apart: Collection[str] = ()) -> None:
+    """Process `items`, appending one record per file to results.jsonl as it finishes, then the CSVs
+    (`apart`: agency names kept apart from the names they would join, see `write_tables`)."""
     out.mkdir(parents=True, exist_ok=True)
     try:
         with _append(out / RESULTS) as sink:
@@ -185,7 +187,7 @@ def run(items: list[Item], out: Path, runner: Runner, on_record: Callable[[dict]
                 on_record(record)
     finally:
         runner.close()
-    write_tables(out)
+    write_tables(out, apart)
 
 
 def _execute(items: list[Item], runner: Runner) -> Iterator[tuple[Item, dict]]:
@@ -220,12 +222,14 @@ def _record(item: Item, outcome: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- tables
-def write_tables(out: Path) -> None:
+def write_tables(out: Path, apart: Collection[str] = ()) -> None:
     """fields.csv (one row per file, one column per field key of both templates) and findings.csv,
-    which adds the cross-year findings between the batch's own reports of one agency."""
+    which adds the cross-year findings between the batch's own reports of one body (service/agency.py:
+    `bodies` over the batch's agency names, the names in `apart` joining none)."""
     keys = list(dict.fromkeys(key for template in registry().templates.values() for key in template.keys))
     head = ["path", "sha256", "status", "error", "agency", "year", "template"]
-    years = _agency_years(out / RESULTS)
+    body_of = bodies({_agency(record) for _, record in _records(out / RESULTS)}, apart)
+    years = _agency_years(out / RESULTS, body_of)
     with _csv(out / FIELDS_CSV) as fields_file, _csv(out / FINDINGS_CSV) as findings_file, \
             (out / RESULTS).open("rb") as earlier:
         fields, findings = csv.writer(fields_file), csv.writer(findings_file)
@@ -241,31 +245,35 @@ def write_tables(out: Path) -> None:
             fields.writerow([record["path"], record["sha256"], record["status"], record["error"] or "",
                              meta.get("agency") or "", meta.get("year") or "", meta.get("template") or ""]
                             + [_cell(values.get(key)) for key in keys])
-            for finding in record["findings"] + _cross_year(record, years, earlier):
+            for finding in record["findings"] + _cross_year(record, body_of, years, earlier):
                 findings.writerow([record["path"], record["sha256"], meta.get("agency") or "", meta.get("year") or "",
                                    finding["rule"], finding["severity"], " ".join(finding["fields"]), finding["message"]])
 
 
-def _agency_year(record: dict) -> tuple[str, int] | None:
-    """Whose report for which year: short and full names of one body share a key (service/agency.py)."""
-    meta = (record["report"] or {}).get("meta", {})
-    if record["status"] != "done" or not meta.get("agency") or not meta.get("year"):
-        return None
-    return parse_agency(meta["agency"]).key, meta["year"]
+def _agency(record: dict) -> str | None:
+    """The agency of a report read, None for a file that failed."""
+    return (record["report"] or {}).get("meta", {}).get("agency") if record["status"] == "done" else None
 
 
-def _agency_years(results: Path) -> dict[tuple[str, int], int]:
-    """(agency key, year) → the offset of its record; the first file wins when a year comes twice."""
+def _agency_year(record: dict, body_of: dict[str, str]) -> tuple[str, int] | None:
+    """Whose report for which year: the body its agency name belongs to, and the year."""
+    agency, year = _agency(record), (record["report"] or {}).get("meta", {}).get("year")
+    return (body_of[agency], year) if agency and year else None
+
+
+def _agency_years(results: Path, body_of: dict[str, str]) -> dict[tuple[str, int], int]:
+    """(body, year) → the offset of its record; the first file wins when a year comes twice."""
     years: dict[tuple[str, int], int] = {}
     for offset, record in _records(results):
-        if (key := _agency_year(record)) is not None:
+        if (key := _agency_year(record, body_of)) is not None:
             years.setdefault(key, offset)
     return years
 
 
-def _cross_year(record: dict, years: dict[tuple[str, int], int], results: IO[bytes]) -> list[dict]:
-    """The report against the same agency's report of the year before, when the batch holds it."""
-    here = _agency_year(record)
+def _cross_year(record: dict, body_of: dict[str, str], years: dict[tuple[str, int], int],
+                results: IO[bytes]) -> list[dict]:
+    """The report against the same body's report of the year before, when the batch holds it."""
+    here = _agency_year(record, body_of)
     offset = years.get((here[0], here[1] - 1)) if here else None
     if offset is None:
         return []

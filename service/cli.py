@@ -450,6 +450,7 @@ def batch_command(
     """批量处理成千上万份报告：本机多进程，或设置 NIANBAO_BROKER_URL 时交给 Celery 集群。内容相同的文件只处理一次。"""
     from service import batch
 
+    apart: list[str] = typer.Option([], "--apart", help="单独列出的机关名称：不与名称相近的机关合并作跨年度比对（可重复）"),
     if workers < 1:
         fail("--workers 须为正整数")
     files = report_files(paths)
@@ -459,7 +460,7 @@ def batch_command(
         items, skipped = batch.plan(files, out, resume)
         runner = batch_runner(workers)
         with batch_progress(len(items) + skipped, skipped) as on_record:
-            batch.run(items, out, runner, on_record)
+            batch.run(items, out, runner, on_record, apart)
     except batch.BatchError as exc:
         fail(exc.message)
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.agency import parse_agency
+from service.agency import bodies
 from service.check import check
 from service.draft import NoFiguresError, draft, fallback, hide_own_section
 from service.draft.checks import MAX_OVERLAP, drop_ungrounded, numbers_in, overlap
@@ -33,11 +33,10 @@ def extracted(report_dir: Path) -> Report:
 def previous_dir(report_dir: Path) -> Path | None:
     """The same agency's gold report of the year before, if the gold set has one."""
     meta = load_gold(report_dir)["meta"]
-    for other in gold_report_dirs():
-        m = load_gold(other)["meta"]
-        if parse_agency(m["agency"]).key == parse_agency(meta["agency"]).key and m["year"] == meta["year"] - 1:
-            return other
-    return None
+    others = {other: load_gold(other)["meta"] for other in gold_report_dirs()}
+    body = bodies({m["agency"] for m in others.values()})
+    return next((other for other, m in others.items()
+                 if body[m["agency"]] == body[meta["agency"]] and m["year"] == meta["year"] - 1), None)
 
 
 def test_the_gold_set_has_same_agency_pairs() -> None:

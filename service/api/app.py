@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service import __version__, pipeline
 from service.api import drafting, views
+from service.api.agencies import AgencyList, ApartName, agency_list
 from service.api.models import (
     ERRORS,
     EVENT_SCHEMA,
@@ -387,6 +388,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         render = lambda job: ReportDetail.model_validate(views.detail(job)).model_dump(mode="json")
         return Response(views.reports_zip(chosen, render), media_type="application/zip",
                         headers={"Content-Disposition": "attachment; filename=reports.zip"})
+
+    @api.get("/agencies", response_model=AgencyList)
+    def list_agencies() -> dict:
+        """Every body the read reports name, the names joined under each, and names left alone as fitting several."""
+        return agency_list(jobs.agencies())
+
+    @api.put("/agencies/apart", response_model=AgencyList)
+    def keep_apart(body: ApartName) -> dict:
+        """Keep an agency name apart: its reports are no longer paired across years with the names it was joined to."""
+        if not jobs.keep_apart(body.name):
+            raise HTTPException(404, detail=f"没有已读出的报告使用机关名称“{body.name}”")
+        return agency_list(jobs.agencies())
+
+    @api.delete("/agencies/apart", response_model=AgencyList)
+    def join_again(name: str = Query(..., min_length=1, max_length=255, description="已单独列出的机关名称")) -> dict:
+        """Take back a split: the name is joined again as the rules of service/agency.py join it."""
+        if not jobs.keep_apart(name, apart=False):
+            raise HTTPException(404, detail=f"机关名称“{name}”未被单独列出")
+        return agency_list(jobs.agencies())
 
     @api.get("/registry", response_model=Layout)
     def registry_layout() -> dict:

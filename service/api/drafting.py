@@ -9,6 +9,7 @@ import logging
 from service.check import Finding
 from service.draft import draft, stale_figures
 from service.jobs import Jobs, ReportJob, effective_report
+from service.jobs.bodies import apart_names
 from service.report import Report
 from service.settings import Settings
 
@@ -31,6 +32,9 @@ def _store(settings: Settings) -> tuple[object | None, str | None]:
 def draft_job(job: ReportJob, jobs: Jobs, settings: Settings) -> dict:
     previous = jobs.previous_year(job)
     store, note = _store(settings)
+    if store is not None:  # a person's splits hold for the stored past reports too
+        with jobs.sessions() as session:
+            store.apart = frozenset(apart_names(session))
     factory = settings.job_llm()
     llm = factory() if factory is not None else None
     result = draft(effective_report(job), effective_report(previous) if previous else None,

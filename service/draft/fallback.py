@@ -38,8 +38,9 @@ class Planned:
 
 def voice(agency: str, year: int | None = None) -> str:
     """Whose wordings: one per agency and year (淮安市洪泽区人民政府 and 洪泽区人民政府 are one agency; its next
-    year's report gets other wordings)."""
-    return f"{parse_agency(agency).key if agency else ''}|{year or ''}"
+    year's report gets other wordings). By the stem, as a name alone cannot say whether a short name is
+    another body's: homonyms in two cities share wordings only when their year and figures agree too."""
+    return f"{parse_agency(agency).stem if agency else ''}|{year or ''}"
 
 
 def _seed(who: str, *parts: str) -> int:

@@ -18,12 +18,14 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import func, select, update
 
 from service.check import check
-from service.jobs.db import ReportJob, connect
+from service.jobs.bodies import Body, listing, previous_report, reports_sharing_stem
+from service.jobs.db import AgencyApart, ReportJob, connect
 from service.jobs.task import LLMOutage, process
 from service.jobs.uploads import Upload, store
 from service.report import FieldValue, Report, report_from_flat
@@ -153,13 +155,32 @@ class Jobs:
             return list(session.scalars(query))
 
     def previous_year(self, job: ReportJob) -> ReportJob | None:
-        """Last year's report of the same agency, if it was uploaded too."""
-        if not job.agency or not job.year:
-            return None
+        """Last year's report of the same body, if it was uploaded too (service/jobs/bodies.py)."""
         with self.sessions() as session:
-            return session.scalar(select(ReportJob).where(ReportJob.agency == job.agency,
-                                                          ReportJob.year == job.year - 1,
-                                                          ReportJob.status == "done"))
+            return previous_report(session, job)
+
+    def agencies(self) -> Sequence[Body]:  # not list[…]: `list` is a method of this class
+        """Every body the read reports name, with the names joined under it."""
+        with self.sessions() as session:
+            return listing(session)
+
+    def keep_apart(self, name: str, apart: bool = True) -> bool:
+        """Keep an agency name apart from the names it would join (or no longer), and check again every
+        report whose last year's report that may change. False, changing nothing, when no report read
+        bears the name (apart) or it is not kept apart (joining again)."""
+        with self.sessions.begin() as session:
+            kept = session.get(AgencyApart, name)
+            named = session.scalar(select(ReportJob.id).where(ReportJob.agency == name).limit(1))
+            if (named if apart else kept) is None:
+                return False
+            if apart:
+                session.merge(AgencyApart(name=name))
+            else:
+                session.delete(kept)
+            session.flush()
+            for job in reports_sharing_stem(session, name):
+                job.findings = self._findings(job, session)
+        return True
 
     def correct(self, job_id: str, values: dict) -> ReportJob:
         """Store a person's corrections (validated against the template) and check again at once."""
@@ -185,8 +206,7 @@ class Jobs:
             session.get(ReportJob, job_id).draft = draft
 
     def _findings(self, job: ReportJob, session) -> list[dict]:
-        previous = session.scalar(select(ReportJob).where(
-            ReportJob.agency == job.agency, ReportJob.year == (job.year or 0) - 1, ReportJob.status == "done"))
+        previous = previous_report(session, job)
         before = effective_report(previous) if previous else None
         return [f.model_dump() for f in check(effective_report(job), before)]
 

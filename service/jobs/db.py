@@ -42,6 +42,15 @@ class ReportJob(Base):
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, onupdate=_now)
 
 
+class AgencyApart(Base):
+    """An agency name a person keeps apart from the names it would be joined with (service/agency.py)."""
+
+    __tablename__ = "agency_apart"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 def connect(url: str) -> sessionmaker:
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}
                            if url.startswith("sqlite") else {})
@@ -60,4 +69,4 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-__all__ = ["Base", "Engine", "ReportJob", "connect"]
+__all__ = ["AgencyApart", "Base", "Engine", "ReportJob", "connect"]

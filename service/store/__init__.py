@@ -6,8 +6,11 @@ Three collections, each record carrying the report's agency, region, level, year
 - `sections`  the prose sections cut into passages (embedded), metadata `section` = registry key;
 - `findings`  this report's facts and checker findings, one sentence each (embedded, to find
               agencies with the same problems).
-A report's id is its agency key and year, so indexing a corrected or re-formatted copy of a report
-replaces the old records; every record of a report is deleted before it is written again.
+A report's id is its agency key (every place the name gives, service/agency.py) and year, so indexing
+a corrected or re-formatted copy of a report replaces the old records, and a report of another body
+never does (南京市 and 福州市鼓楼区人民政府 are two ids); every record of a report is deleted before it
+is written again. Which stored names are one body is decided when reading (`agency.bodies` over the
+names that share a stem), with the names a person keeps apart (`Store.apart`).
 
 The store knows nothing of the environment: the rim passes a directory or a server URL.
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Iterable, Protocol
 from urllib.parse import urlparse
 
-from service.agency import parse_agency
+from service.agency import bodies, parse_agency
 from service.check import Finding
 from service.report import Report, report_from_flat
 from service.store.chunks import chunk
@@ -91,9 +94,16 @@ def report_id(report: Report) -> str:
     return "report-" + hashlib.sha256(flat.encode()).hexdigest()[:16]
 
 
+def _legacy_id(report: Report) -> str:
+    """The id stores written before whole-hierarchy keys gave a report: innermost place and body only."""
+    agency = parse_agency(report.meta.agency)
+    innermost = agency.places[-1] if agency.places else ""
+    return f"{(innermost + agency.body).replace('人民政府', '政府')}-{report.meta.year}"
+
+
 def _metadata(report: Report) -> dict[str, str | int]:
     agency = parse_agency(report.meta.agency)
-    return {"report_id": report_id(report), "agency": agency.name, "agency_key": agency.key,
+    return {"report_id": report_id(report), "agency": agency.name, "agency_key": agency.key, "stem": agency.stem,
             "region": agency.region, "level": agency.level, "kind": agency.kind,
             "year": report.meta.year or 0, "template": report.meta.template or ""}
 
@@ -107,6 +117,8 @@ class Store:
     def __init__(self, client) -> None:
         from service.store.embedding import E5Embedding
 
+        self.apart: frozenset[str] = frozenset()  # agency names a person keeps apart (the service sets them)
+
         embedding = E5Embedding()
         space = {"hnsw:space": "cosine"}
         self.reports = client.get_or_create_collection("reports", embedding_function=embedding, metadata=space)
@@ -119,6 +131,8 @@ class Store:
         rid = meta["report_id"]
         replaced = bool(self.reports.get(ids=[rid])["ids"])
         self.delete(rid)
+        if report.meta.year:  # this very name under an old-style id; another body's records under it stay
+            self._delete_where({"$and": [{"report_id": _legacy_id(report)}, {"agency": meta["agency"]}]})
         self.reports.add(ids=[rid], documents=[_profile(report) or rid],
                          metadatas=[{**meta, "title": report.meta.title or "",
                                      "flat": json.dumps(report.flat(), ensure_ascii=False)}])
@@ -136,8 +150,11 @@ class Store:
         return IndexResult(rid, str(meta["agency"]), int(meta["year"]), len(passages), len(notes), replaced)
 
     def delete(self, rid: str) -> None:
+        self._delete_where({"report_id": rid})
+
+    def _delete_where(self, where: dict) -> None:
         for collection in (self.reports, self.sections, self.findings):
-            collection.delete(where={"report_id": rid})
+            collection.delete(where=where)
 
     # ------------------------------------------------------------------------------------- reading
     def count(self) -> int:
@@ -151,10 +168,20 @@ class Store:
         where = {"year": {"$lt": report.meta.year}} if report.meta.year else None
         found = self.reports.query(query_texts=[_profile(report)], n_results=min(_CANDIDATES, total), where=where,
                                    include=["metadatas", "distances"])
-        key = parse_agency(report.meta.agency).key
-        hits = [PastReport(m["report_id"], m["agency"], m["year"], d, own=m["agency_key"] == key)
+        own_keys = self.own_keys(report)
+        hits = [PastReport(m["report_id"], m["agency"], m["year"], d, own=m.get("agency_key") in own_keys)
                 for m, d in zip(found["metadatas"][0], found["distances"][0]) if m["report_id"] != report_id(report)]
         return sorted(hits, key=lambda h: (not h.own, -h.year if h.own else 0, h.distance))[:limit]
+
+    def own_keys(self, report: Report) -> set[str]:
+        """The agency keys of the report's own body: among every stored name that shares its stem, those
+        `agency.bodies` joins to it (a short name joins only when one known body fits it)."""
+        agency = parse_agency(report.meta.agency)
+        if not agency.name:
+            return set()
+        stored = self.reports.get(where={"stem": agency.stem}, include=["metadatas"])["metadatas"]
+        body_of = bodies({m["agency"] for m in stored} | {agency.name}, self.apart)
+        return {parse_agency(name).key for name, body in body_of.items() if body == body_of[agency.name]}
 
     def stored_report(self, rid: str) -> Report | None:
         got = self.reports.get(ids=[rid], include=["metadatas"])
@@ -170,8 +197,8 @@ class Store:
         """Section 五 of other agencies whose facts and findings read most like `texts`."""
         if not texts or not self.findings.count():
             return []
-        key = parse_agency(report.meta.agency).key
-        where: dict = {"$and": [{"agency_key": {"$ne": key}}, {"problem": True}]}
+        own = sorted(self.own_keys(report)) or [""]
+        where: dict = {"$and": [{"agency_key": {"$nin": own}}, {"problem": True}]}
         if report.meta.year:
             where["$and"].append({"year": {"$lte": report.meta.year}})
         found = self.findings.query(query_texts=texts, n_results=min(10, self.findings.count()), where=where,
