@@ -78,7 +78,9 @@ def _time_both(fn, repeats: int) -> tuple[list[float], list[float]]:
 def bench_extraction(repeats: int) -> dict:
     """Median in-process time of `extract_bytes` per gold source (warm: registry and parsers loaded
     once, as a running service has them); a source the reader refuses is listed, not timed."""
-    per_source, by_format, cpu_by_format = {}, {}, {}
+    per_source: dict[str, dict] = {}
+    by_format: dict[str, list[float]] = {}
+    cpu_by_format: dict[str, list[float]] = {}
     for path in _sources(SPEED_DIRS):
         data = path.read_bytes()
         fmt = path.suffix.lstrip(".").lower()
@@ -337,8 +339,13 @@ def bench_llm_extraction(samples: int = 2) -> dict:
         process, config = local.start(Path(directory))
         try:
             config = config.model_copy(update={"cache_dir": None})
-            made: list = []  # a client for every clean report the pipeline found a gap in
-            reports = [read(data, name, lambda: made.append(LLM(config)) or made[-1])[1] for data, name in inputs]
+            made: list[LLM] = []  # a client for every clean report the pipeline found a gap in
+
+            def make() -> LLM:
+                made.append(LLM(config))
+                return made[-1]
+
+            reports = [read(data, name, make)[1] for data, name in inputs]
             runs = [drift.run_one(r, g, lambda: LLM(config)) for g, r in
                     zip(golds[:samples], drift.renderings(golds[:samples], ("drift_t2_prose",)))]
         finally:

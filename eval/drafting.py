@@ -20,6 +20,7 @@ import re
 import statistics
 import time
 from collections import Counter
+from typing import Any
 
 from service.agency import bodies
 from service.check import check
@@ -106,6 +107,8 @@ def topic_recall(result: Draft, published: str) -> dict:
 
 
 def evaluate_drafting(golds: list[dict]) -> dict:
+    per_report: dict[str, dict[str, Any]]  # one row per report, its measures of several kinds
+    seconds: list[float]
     per_report, numbers, grounded, seconds = {}, 0, 0, []
     for gold in golds:
         report, before = report_from_flat(gold), _previous(gold, golds)

@@ -41,6 +41,7 @@ from eval.suite import gold_reports
 from service import pipeline
 from service.agency import one_body
 from service.registry import Label, Registry, registry
+from service.report import Report
 from service.textnorm import normalize_label, strip_numbering
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +115,7 @@ def reword(label: str, rng: random.Random, known: set[str], taken: set[str]) -> 
     chosen = rng.choice(sorted(v for v, m in options.items() if m == move))
     taken.add(normalize_label(head + chosen))
     keep_number = number and rng.random() < 0.5
-    return head + dot + (number.group(0) if keep_number else "") + chosen, move
+    return head + dot + (number.group(0) if number and keep_number else "") + chosen, move
 
 
 # ---------------------------------------------------------------------------------------------- drifted registry
@@ -128,9 +129,9 @@ class Drift:
 
 def _shuffled(rows: tuple, run_of, rng: random.Random) -> tuple:
     """Rows shuffled within each run of consecutive rows that share `run_of(row)`."""
-    out = []
-    for _, run in groupby(rows, key=run_of):
-        run = list(run)
+    out: list = []
+    for _, group in groupby(rows, key=run_of):
+        run = list(group)
         rng.shuffle(run)
         out += run
     return tuple(out)
@@ -138,7 +139,7 @@ def _shuffled(rows: tuple, run_of, rng: random.Random) -> tuple:
 
 def drifted_registry(template_id: str, rng: random.Random, rate: float = RATE) -> tuple[Registry, Drift]:
     reg = registry()
-    known, taken = _known_names(reg), set()
+    known, taken = _known_names(reg), set[str]()
     drift = Drift()
 
     def maybe(label: Label, table: str) -> Label:
@@ -250,6 +251,7 @@ def make(gold: dict, kind: str, layout: str, seed: int = SEED) -> Rendering:
     report = gold.get("id", "report")
     rng = random.Random(f"{seed}:{report}:{kind}")
     stated: set[str] = set()
+    prose: dict[str, list[str]] | None
     if kind == "prose_only":
         prose = {"proactive": table2_prose(gold, stated), "requests": table3_prose(gold, stated),
                  "review_litigation": table4_prose(gold, stated)}
@@ -269,7 +271,7 @@ def renderings(golds: list[dict], kinds: tuple[str, ...] = KINDS, seed: int = SE
 
 
 # ---------------------------------------------------------------------------------------------- the run
-def _read(rendering: Rendering, gold: dict, llm) -> tuple[list[CellScore], float, object | None, str | None]:
+def _read(rendering: Rendering, gold: dict, llm) -> tuple[list[CellScore], float, Report | None, str | None]:
     """Cells scored against gold, seconds, the Report (None when the pipeline refused the input), error."""
     started = time.perf_counter()
     try:

@@ -52,11 +52,11 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from eval.render import Cell, Grid, Page, Style, _word_cells, build_page, to_text
+from eval.render import Cell, Grid, Page, Para, Style, _word_cells, build_page, to_text
 from service.registry import registry
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -402,7 +402,7 @@ def _row_key(row: list[Cell]) -> str | None:
     return key.rsplit(".", 1)[0] if key else None
 
 
-def annotations(page: Page, rng: random.Random, style: Style) -> Page:
+def annotated(page: Page, rng: random.Random, style: Style) -> Page:
     chosen = {k for k in ANNOTATIONS if rng.random() < 0.7} or {"t3.partially_granted"}
     blocks = []
     for block in page.blocks:
@@ -457,7 +457,7 @@ def merged_repeat(page: Page, rng: random.Random, style: Style) -> Page:
     """A row label merged over several data rows (三、本年度办理结果, （三）不予公开) printed in each of them,
     also where a page break cut it (the continuation is empty there); header rows keep Word's form."""
     last: dict[tuple[str, int], str] = {}
-    blocks = []
+    blocks: list[Para | Grid] = []
     for block in page.blocks:
         if not isinstance(block, Grid):
             blocks.append(block)
@@ -504,7 +504,7 @@ def extra_rows(page: Page, rng: random.Random, style: Style) -> Page:
                     numbers = [rng.randint(0, 40) for _ in values]
                     extra.append(_extra_row("其他主动公开文件", model, numbers, style))
                 if "sum" in kinds:
-                    sums = [0] * len(values)
+                    sums: list[int | float] = [0] * len(values)
                     for r in item:
                         for i, c in enumerate(c for c in block.rows[r] if c.key):
                             sums[i] += _printed_value(c)
@@ -525,12 +525,12 @@ def _printed_value(cell: Cell) -> int | float:
     return float(text) if "." in text else int(text)
 
 
-def _extra_row(label: str, model: list[Cell], numbers: list[int | float], style: Style) -> list[Cell]:
-    numbers = iter(numbers)
+def _extra_row(label: str, model: list[Cell], numbers: Sequence[int | float], style: Style) -> list[Cell]:
+    left = iter(numbers)
     row = []
     for c in model:
         if c.key:
-            row.append(replace(c, text=_print_number(next(numbers), style), key="+extra"))
+            row.append(replace(c, text=_print_number(next(left), style), key="+extra"))
         else:
             row.append(replace(c, text=label))
     return row
@@ -562,7 +562,7 @@ def number_forms(page: Page, rng: random.Random, style: Style) -> Page:
 
 
 MODIFIERS: dict[str, Callable[[Page, random.Random, Style], Page]] = {
-    "annotations": annotations,
+    "annotations": annotated,
     "wrapped": wrapped,
     "merged_once": merged_once,
     "merged_repeat": merged_repeat,

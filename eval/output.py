@@ -30,7 +30,7 @@ def _rows(result: dict) -> list[tuple[str, dict]]:
 def _side_by_side(result: dict) -> list[tuple[str, dict, dict, dict]]:
     """(scope, pipeline figures, baseline figures, latency of each) for the --llm-only comparison."""
     baseline = result["llm_only"]
-    rows = [("overall", result["overall"], baseline["overall"], {})]
+    rows: list[tuple[str, dict, dict, dict]] = [("overall", result["overall"], baseline["overall"], {})]
     rows += [(f"modality {m}", v, baseline["by_modality"][m],
               {"pipeline": result["latency"][m]["p50_s"], "llm_only": baseline["latency"][m]["p50_s"]})
              for m, v in result["by_modality"].items()]

@@ -41,6 +41,7 @@ import json
 import random
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from itertools import groupby
 from pathlib import Path
@@ -185,7 +186,7 @@ class _Printer:
 
 
 # ---------------------------------------------------------------------------------------------- tables
-def _spread(texts: list[str], width: int, keys: list[str | None] | None = None) -> list[Cell]:
+def _spread(texts: list[str], width: int, keys: Sequence[str | None] | None = None) -> list[Cell]:
     """Cells right of the label column; the last widens to fill `width` columns, as the template merges them."""
     cells = [Cell(t, 1 + i, key=k) for i, (t, k) in enumerate(zip(texts, keys or [None] * len(texts)))]
     cells[-1].colspan = width - len(texts) + 1
@@ -199,8 +200,8 @@ def _table2(template: Template, p: _Printer) -> Grid | None:
         return None
     width = max(len(r.columns) for r in template.table2_rows)
     out: list[list[Cell]] = []
-    for item, members in groupby(rows, key=lambda r: r.item):
-        members = list(members)
+    for item, group in groupby(rows, key=lambda r: r.item):
+        members = list(group)
         out.append([Cell(p.text(f"第二十条第（{item}）项"), 0, colspan=width + 1)])
         out.append([Cell(p.text("信息内容"), 0), *_spread([p.label(c) for c in members[0].columns], width)])
         for row in members:
@@ -230,6 +231,7 @@ def _table3(template: Template, reg: Registry, p: _Printer) -> Grid | None:
         return None
     groups = {g.key: g for g in template.table3_groups}
     outer = next(r.group for r in template.table3_rows if r.result)  # every other group nests in it
+    assert outer is not None  # the registry puts the results rows in a group
     sizes = {key: sum(1 for r in rows if r.group == key) for key in groups}
     sizes[outer] = sum(1 for r in rows if r.group)
     started: set[str] = set()
@@ -346,8 +348,8 @@ def build_page(gold: dict, style: Style = Style(), reg: Registry | None = None,
         blocks.append(Para(section.label, "heading"))
         blocks += [Para(line) for line in _section_lines(section.key, gold)]
         blocks += [Para(line) for line in prose.get(section.key, [])]
-        if tables.get(section.key):
-            blocks += _segments(tables[section.key])
+        if grid := tables.get(section.key):
+            blocks += _segments(grid)
     return Page(title, meta["agency"], meta["year"], blocks)
 
 

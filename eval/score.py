@@ -88,7 +88,7 @@ def worst_keys(cells: list[CellScore], limit: int = 15) -> list[dict]:
             wrong.setdefault(cell.key, []).append(cell)
     ranked = sorted(wrong.items(), key=lambda item: (-len(item[1]), item[0]))[:limit]
     field = registry().field
-    return [{"key": key, "label": field(key).label if field(key) else key, "errors": len(misses),
+    return [{"key": key, "label": found.label if (found := field(key)) else key, "errors": len(misses),
              "examples": [{"report": c.report, "modality": c.modality, "expected": c.expected, "got": c.got}
                           for c in misses[:3]]}
             for key, misses in ranked]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
@@ -41,6 +41,7 @@ from service.textnorm import normalize_label
 
 if TYPE_CHECKING:
     from service.llm.client import LLM
+    from service.registry import Field as TemplateField
 
 LLM_CONFIDENCE = 0.7
 _PROSE_LIMIT = 3000  # characters of a table's prose read: the lines that carry digits
@@ -70,7 +71,7 @@ def _record(report: Report, llm: LLM, round_: LLMRound) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- map_rows
-def _one_of(keys) -> type:
+def _one_of(keys) -> Any:  # a Literal built at run time, which no static type describes
     """The keys as an enum, so a server that takes the schema cannot answer anything else."""
     return Literal[tuple(keys)]
 
@@ -206,12 +207,18 @@ def field_scores(text: str, start: int, keys: list[str]) -> dict[str, tuple[int,
     then its sentence for the row ("规章方面，…"). Nothing when the clause is a row's and a
     column's name alike."""
     clause, sentence = before(text, start)
-    field = registry().field
+    field = _field
     columns = list({field(k).column.names for k in keys})
     if _row_and_column(clause, [field(k).row.names for k in keys], columns):
         return {}
     return {k: (cell_support(clause, field(k).row.names, field(k).column.names, field(k).column.key == "total",
                              columns), support(sentence, field(k).row.names)) for k in keys}
+
+
+def _field(key: str) -> TemplateField:
+    found = registry().field(key)
+    assert found is not None  # the keys are a template's
+    return found
 
 
 def supported_field(text: str, start: int, keys: list[str]) -> str | None:
@@ -271,6 +278,10 @@ def _unsure_breaks(report: Report, findings: list[Finding]) -> list[Finding]:
             and any(report.fields.get(k) and report.fields[k].method in _UNSURE for k in f.fields)]
 
 
+def _raw(value: FieldValue) -> str:
+    return value.provenance.raw if value.provenance else ""
+
+
 def reask(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> list[Finding]:
     """Ask again while identities break on unsure cells; returns the findings after the last round."""
     findings = check(report)
@@ -281,8 +292,8 @@ def reask(document: Document, report: Report, llm: LLM, max_rounds: int = 2) -> 
             break
         unsure = sorted({k for f in broken for k in f.fields if report.fields.get(k)
                          and report.fields[k].method in _UNSURE})
-        cells = "\n".join(f"{k}（{registry().field(k).label}）：读作 {report.fields[k].value}，原文“"
-                          f"{report.fields[k].provenance.raw if report.fields[k].provenance else ''}”" for k in unsure)
+        cells = "\n".join(f"{k}（{_field(k).label}）：读作 {report.fields[k].value}，原文“"
+                          f"{_raw(report.fields[k])}”" for k in unsure)
         suggestions = "\n".join(s.reason for f in broken for s in f.suggestions[:3]) or "（无）"
         answer = llm.ask(prompt, {"problems": "\n".join(f.message for f in broken), "suggestions": suggestions,
                                   "cells": cells}, Correction)
@@ -331,8 +342,8 @@ def _all_fields(template_id: str) -> type[BaseModel]:
     (optional keys make the grammar branch at every key, which stalls llama.cpp's sampler; the
     registry's dotted keys cost three times the tokens of an id)."""
     keys = registry().templates[template_id].keys
-    return create_model(f"AllFields{template_id}",
-                        **{f"f{i}": (float | None, Field()) for i in range(1, len(keys) + 1)})
+    fields: dict[str, Any] = {f"f{i}": (float | None, Field()) for i in range(1, len(keys) + 1)}
+    return create_model(f"AllFields{template_id}", **fields)
 
 
 def whole_report(document: Document, template_id: str, llm: LLM) -> dict[str, int | float | None]:
@@ -347,6 +358,6 @@ def whole_report(document: Document, template_id: str, llm: LLM) -> dict[str, in
                      schema_in_prompt=False, max_tokens=_TOKENS_PER_FIELD * len(keys) + 64)
     round_ = LLMRound(task="whole_report", prompt_version=prompt.version)
     values = {k: _number(getattr(answer, f"f{i}")) for i, k in enumerate(keys, 1)} if answer else {}
-    round_.accepted = values
+    round_.accepted = dict(values)
     llm.trace.rounds.append(round_)
     return values

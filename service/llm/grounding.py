@@ -9,6 +9,7 @@ words support best: a real number under the wrong key is as wrong as an invented
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from difflib import SequenceMatcher
 
 from service.textnorm import halfwidth, normalize_label
@@ -103,13 +104,13 @@ def cell_support(clause: str, row: tuple[str, ...], column: tuple[str, ...], tot
     return row_score + column_score + bare
 
 
-def best_supported(scores: dict[str, tuple[int, ...]]) -> set[str]:
+def best_supported(scores: Mapping[str, tuple[int, ...]]) -> set[str]:
     """The keys whose evidence is the strongest and not nil; ties are all kept, for the model to choose."""
     top = max(scores.values(), default=(0,))
     return {key for key, score in scores.items() if score == top} if any(top) else set()
 
 
-def only_supported(scores: dict[str, tuple[int, ...]]) -> str | None:
+def only_supported(scores: Mapping[str, tuple[int, ...]]) -> str | None:
     """The one key the evidence names best, or None when two share the top: a number in prose whose
     words fit two cells equally is left unread."""
     best = best_supported(scores)
