@@ -18,9 +18,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
+
+from tests.conftest import load_gold, source_path
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -262,3 +267,307 @@ def test_the_token_is_asked_once_and_kept(browser, tmp_path) -> None:
         assert errors == []
     finally:
         server.stop()
+
+
+# ------------------------------------------------------------------------------------------ an auditing office
+GOLD = ROOT / "eval" / "gold"
+RELAYOUT = ROOT / "eval" / "gold-relayout"
+RESULTS = ROOT / "eval" / "results"
+# scanned: the one-page golds and five two-page ones (OCR takes a second or two a page)
+SCANNED = ["changtu-qijiazi-town-2023", "district-statistics-bureau-2023", "lixian-audit-bureau-2022",
+           "tangyuan-county-government-office-2022", "wuhai-industry-information-technology-2020",
+           "yilong-xinzheng-town-2023", "zhuzhou-hetang-guihua-subdistrict-2019", "pingtan-administrative-approval-2020",
+           "pingtan-experimental-zone-2020", "pingtan-experimental-zone-2021", "pingtan-experimental-zone-2024",
+           "pingtan-experimental-zone-2025"]
+PRINTED = ["pingtan-experimental-zone-2020", "changtu-qijiazi-town-2023"]  # digital PDFs of two of them
+SHANGHAI = "shanghai-government-office-2019"  # table 3 printed with its 总计 column blank
+ZIPPED = {"huaian-hongze-district-2023": "洪泽区2023年报告.txt", "huaian-hongze-district-2024": "洪泽区2024年报告.txt"}
+SYSTEM_FILES = {"Thumbs.db": b"\x00" * 512, "desktop.ini": b"[.ShellClassInfo]\r\n", ".DS_Store": b"\x00\x00\x00\x01Bud1",
+                "__MACOSX/._洪泽区2023年报告.txt": b"\x00\x05\x16\x07"}
+
+
+class _GbkName(zipfile.ZipInfo):
+    """A member named in GBK without the UTF-8 flag, as Chinese Windows archivers write it."""
+
+    def _encodeFilenameFlags(self):
+        return self.filename.encode("gbk"), self.flag_bits & ~0x800
+
+
+def _payload(name: str, data: bytes) -> dict:
+    return {"name": name, "mimeType": "application/octet-stream", "buffer": data}
+
+
+@pytest.fixture(scope="session")
+def scans(tmp_path_factory) -> list[dict]:
+    """Twelve gold reports printed and scanned at 200 dpi, two printed as digital PDFs (eval/modalities.py)."""
+    from eval import modalities
+
+    folder = tmp_path_factory.mktemp("scans")
+    out = []
+    for name, modality in [(n, "scan200") for n in SCANNED] + [(n, "pdf") for n in PRINTED]:
+        data, _ = modalities.render_modality(load_gold(GOLD / name), modality)
+        (folder / f"{name}.{modality}.pdf").write_bytes(data)
+        out.append(_payload(f"{name}.{modality}.pdf", data))
+    return out
+
+
+def _texts() -> list[dict]:
+    """Sixteen reports as published (text, web pages, Markdown), one cut after table 2 and one whose
+    tables are all missing."""
+    own = [d for d in sorted(GOLD.iterdir()) if d.name not in SCANNED and (d / "gold.json").exists()]
+    own += [d for d in sorted(RELAYOUT.iterdir()) if (d / "gold.json").exists() and d.name not in ZIPPED]
+    own.append(SEED.parent)
+    files = [_payload(f"{d.name}{source_path(d).suffix}", source_path(d).read_bytes()) for d in own]
+    lines = SEED.read_text("utf-8").splitlines(keepends=True)
+    sections = "".join(f"{title}\n详见附件表格。\n" for title in (
+        "二、主动公开政府信息情况", "三、收到和处理政府信息公开申请情况", "四、政府信息公开行政复议、行政诉讼情况"))
+    return files + [_payload("北仑发展局-只有表二.txt", "".join(lines[:90]).encode()),
+                    _payload("北仑发展局-表格另附.txt", ("".join(lines[:15]) + sections).encode())]
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for folder, name in ZIPPED.items():
+            archive.writestr(_GbkName(name), source_path(RELAYOUT / folder).read_bytes())
+        for name, data in SYSTEM_FILES.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _reports(server) -> list[dict]:
+    return server.get("/api/reports")["reports"]
+
+
+def _wait(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if found := condition():
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def _agree(shown, expected, what: str, timeout: float = 30) -> None:
+    """The page's rows and the server's answer agree (reports keep finishing while the list is filtered)."""
+    _wait(lambda: sorted(shown()) == sorted(expected()), timeout, what)
+
+
+def _shot(page, name: str, width: int) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=RESULTS / f"page-{name}-{width}.png", full_page=True)
+
+
+def _fits(page, width: int) -> None:
+    """Nothing wider than the window: wide tables scroll inside their own box."""
+    page.set_viewport_size({"width": width, "height": 900})
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_an_auditing_office_uploads_thirty_reports_at_once(browser, server, scans, tmp_path) -> None:
+    expect = sync_api.expect
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    errors: list[str] = []
+    streams: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda request: "/events" in request.url and streams.append(request.url))
+    page.goto(server.url + "/")
+
+    # one upload: 18 published reports (two in a zip with GBK names and system files), a note that is
+    # no report, an empty PDF, then the 12 scans and 2 digital PDFs
+    texts = _texts()
+    files = [*texts, _payload("淮安.zip", _zip()), _payload("会议纪要.txt", "会议纪要：今天讨论了食堂的菜单。".encode()),
+             _payload("空白.pdf", b""), *scans]
+    started = time.monotonic()
+    page.set_input_files(".dropzone input[type=file]", files=files)
+    outcomes = page.locator(".upload-outcomes")
+    expect(outcomes).to_contain_text("已接收 31 个，未接收 1 个，已跳过 4 个", timeout=60_000)
+    expect(outcomes.locator(".outcome.rejected")).to_contain_text("空白.pdf")
+    expect(outcomes.locator(".outcome.rejected")).to_contain_text("文件为空")
+    assert sorted(outcomes.locator(".outcome.skipped .name").all_inner_texts()) == sorted(
+        f"淮安.zip › {Path(n).name}" for n in SYSTEM_FILES)
+    expect(page.locator("tr.report-row")).to_have_count(31, timeout=5_000)  # the list shows every upload at once
+    listed = time.monotonic() - started
+    for name in ZIPPED.values():
+        expect(page.locator("tr.report-row td.file", has_text=name)).to_have_count(1)
+
+    # a finished report opens at once while the scans are still being read
+    shanghai = page.locator("tr.report-row", has_text=SHANGHAI)
+    expect(shanghai.locator(".status.done")).to_be_visible(timeout=60_000)
+    busy = sum(r["status"] in ("queued", "running") for r in _reports(server))
+    assert busy >= 6, busy
+    opening = time.monotonic()
+    shanghai.locator("td.file a").click()
+    expect(page.locator("td.cell[data-key]")).to_have_count(198, timeout=2_000)
+    opened = time.monotonic() - opening
+    assert opened < 2.0
+
+    # a blank 总计 column: each row's break offers that row's own sum, and one action fills them all
+    report_id = page.url.rsplit("/", 1)[-1]
+    detail = server.get(f"/api/reports/{report_id}")
+    rows = page.locator('.finding[data-rule="t3.row_sum"]')
+    expect(rows).to_have_count(11)
+    totals = [f for f in detail["findings"] if f["rule"] == "t3.row_sum"]
+    for i, finding in enumerate(totals):
+        total, parts = finding["fields"][0], finding["fields"][1:]
+        own = sum(detail["fields"][k] or 0 for k in parts)
+        single = rows.nth(i).locator(".suggestion:not(.whole)")
+        expect(single).to_have_count(1)
+        expect(single).to_have_attribute("data-fields", total)
+        expect(single).to_contain_text(f"空白 → {own}")
+        expect(rows.nth(i).locator(".suggestion.whole button")).to_have_text("全部采纳（11 格）")
+    page.screenshot(path=tmp_path / "blank-totals.png", full_page=True)
+    rows.first.locator(".suggestion.whole button").click()
+    expect(page.locator('.finding[data-rule="t3.row_sum"]')).to_have_count(0)
+    key = totals[0]["fields"][0]
+    expect(page.locator(f'td[data-key="{key}"]')).to_have_class(re.compile(r"\bmanual\b"))
+
+    # undo one cell: the extracted (blank) value again, the hand mark gone, its break back
+    page.locator(f'td[data-key="{key}"]').click()
+    expect(page.locator(".cell-facts")).to_contain_text("已人工修改（抽取值 （空白））")
+    page.locator("button.undo").click()
+    expect(page.locator(f'td[data-key="{key}"]')).to_have_text("空")
+    expect(page.locator(f'td[data-key="{key}"]')).not_to_have_class(re.compile(r"\bmanual\b"))
+    expect(page.locator('.finding[data-rule="t3.row_sum"]')).to_have_count(1)
+    assert key not in server.get(f"/api/reports/{report_id}")["corrections"]
+    page.evaluate("window.scrollTo(0, 0)")
+    _shot(page, "report", 1400)
+
+    # the list: status 未读出表格 / 部分读出, filters and sorting
+    page.goto(server.url + "/#/")
+    expect(page.locator("tr.report-row")).to_have_count(31)
+    none_row = page.locator("tr.report-row", has_text="北仑发展局-表格另附")
+    expect(none_row.locator(".status")).to_have_text("未读出表格")
+    expect(page.locator("tr.report-row", has_text="北仑发展局-只有表二").locator(".status")).to_have_text("部分读出")
+    page.select_option("select[name=status]", "none")
+    expect(page.locator("tr.report-row")).to_have_count(1)
+    expect(page.locator("tr.report-row")).to_contain_text("北仑发展局-表格另附")
+    page.select_option("select[name=status]", "")
+    rows_shown = lambda: page.locator("tr.report-row").evaluate_all("trs => trs.map(tr => tr.dataset.id)")
+    page.fill("input[name=agency]", "平潭")
+    _agree(rows_shown, lambda: [r["id"] for r in _reports(server) if "平潭" in (r["agency"] or "")], "agency filter")
+    page.fill("input[name=agency]", "")
+    page.select_option("select[name=year]", "2019")
+    _agree(rows_shown, lambda: [r["id"] for r in _reports(server) if r["year"] == 2019], "year filter")
+    expect(page.locator("tr.report-row td:nth-child(4)").first).to_have_text("2019")
+    page.select_option("select[name=year]", "")
+    page.select_option("select[name=errors]", "some")
+    _agree(rows_shown, lambda: [r["id"] for r in _reports(server) if r["status"] == "done" and r["findings_count"]["error"]],
+           "errors filter")
+    assert rows_shown()
+    page.select_option("select[name=errors]", "")
+    page.locator('th[data-sort="errors"] button').click()
+    page.locator('th[data-sort="errors"] button').click()  # twice: most errors first
+    expect(page.locator('th[data-sort="errors"]')).to_have_attribute("aria-sort", "descending")
+    shown = [int(t or 0) for t in page.locator("tr.report-row td:nth-child(6)").all_inner_texts()]
+    assert shown == sorted(shown, reverse=True) and shown[0] > 0
+
+    # upload times in the browser's time zone (Asia/Shanghai, 8 hours ahead of the stored UTC)
+    first = _reports(server)[0]
+    local = datetime.fromisoformat(first["created"]).astimezone(timezone(timedelta(hours=8)))
+    expect(page.locator(f'tr.report-row[data-id="{first["id"]}"] td.time')).to_have_text(
+        f"{local.year}/{local.month}/{local.day} {local:%H:%M:%S}")
+
+    # select several and export them: one row per report, with its reading
+    page.select_option("select[name=status]", "none")
+    page.locator("tr.report-row input[type=checkbox]").check()
+    page.select_option("select[name=status]", "")
+    page.fill("input[name=agency]", "平潭")
+    page.locator("th.pick input[type=checkbox]").check()
+    page.fill("input[name=agency]", "")
+    chosen = set(page.locator("tr.report-row:has(td.pick input:checked)").evaluate_all("trs => trs.map(tr => tr.dataset.id)"))
+    pingtan = [r for r in _reports(server) if r["id"] in chosen and "平潭" in (r["agency"] or "")]
+    assert none_row.get_attribute("data-id") in chosen and len(pingtan) == len(chosen) - 1 >= 4
+    expect(page.locator(".selected-count")).to_have_text(f"已选 {len(chosen)} 份")
+    with page.expect_download() as csv_download:
+        page.locator('button.bulk-export[data-format="csv"]').click()
+    header, *lines = list(csv.reader(io.StringIO(Path(csv_download.value.path()).read_text("utf-8-sig"))))
+    assert {line[0] for line in lines} == chosen and len(lines) == len(chosen)
+    by_id = {line[0]: dict(zip(header, line)) for line in lines}
+    assert by_id[none_row.get_attribute("data-id")]["reading"] == "未读出表格"
+    done_pingtan = next(r for r in pingtan if r["status"] == "done" and r["reading"] == "complete")
+    fields = server.get(f"/api/reports/{done_pingtan['id']}")["fields"]
+    assert by_id[done_pingtan["id"]]["t3.new_received.total"] == str(fields["t3.new_received.total"])
+    with page.expect_download() as zip_download:
+        page.locator('button.bulk-export[data-format="zip"]').click()
+    with zipfile.ZipFile(zip_download.value.path()) as bundle:
+        assert sorted(json.loads(bundle.read(n))["id"] for n in bundle.namelist()) == sorted(chosen)
+    with page.expect_download() as xlsx_download:
+        page.locator('button.bulk-export[data-format="xlsx"]').click()
+    assert xlsx_download.value.suggested_filename == "reports.xlsx"
+    sheet = load_workbook(io.BytesIO(Path(xlsx_download.value.path()).read_bytes())).active
+    assert {c.value for c in sheet["A"][1:]} == chosen
+    page.locator("th.pick input[type=checkbox]").uncheck()
+    _shot(page, "list", 1400)
+
+    # a failed row: retried, then deleted
+    failed = page.locator("tr.report-row", has_text="会议纪要.txt")
+    expect(failed.locator(".status.failed")).to_contain_text("未识别到政府信息公开工作年度报告")
+    failed.locator("button.retry").click()
+    expect(page.locator("#notice")).to_contain_text("已重新排队")
+    expect(failed.locator(".status.running")).to_be_visible()
+    expect(failed.locator(".status.failed")).to_be_visible(timeout=120_000)
+    failed.locator("button.delete").click()
+    expect(page.locator("tr.report-row")).to_have_count(30)
+
+    # a duplicate says 已存在 and links to the report it duplicates
+    page.set_input_files(".dropzone input[type=file]", files=[t for t in texts if t["name"].startswith(SHANGHAI)])
+    duplicate = page.locator(".upload-outcomes .outcome.duplicate")
+    expect(duplicate).to_contain_text("已存在")
+    duplicate.get_by_role("link", name="查看已有报告").click()
+    expect(page).to_have_url(re.compile(f"#/report/{report_id}$"))
+    expect(page.locator("td.cell[data-key]")).to_have_count(198)
+
+    # the grid: the agency column stays in place while the years scroll
+    page.goto(server.url + "/#/batch")
+    expect(page.locator("table.batch tbody tr").first).to_be_visible()
+    expect(page.locator(".batch-report.reading-none")).to_contain_text("未读出表格")
+    _fits(page, 800)
+    scroller = page.locator(".batch-scroll")
+    agency = page.locator("table.batch tbody th.agency").first
+    before = agency.bounding_box()["x"]
+    scroller.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
+    assert scroller.evaluate("box => box.scrollLeft") > 200
+    assert agency.bounding_box()["x"] == before
+    _shot(page, "grid", 800)
+    _shot(page, "grid", 1400)
+
+    # a scan: its cells marked by the recogniser's confidence; a cell's crop of the page beside the reading
+    scanned = _wait(lambda: next((r for r in _reports(server) if r["filename"].endswith(".scan200.pdf")
+                                  and r["status"] == "done"), None), 240, "a scan read")
+    page.goto(server.url + f"/#/report/{scanned['id']}")
+    provenance = server.get(f"/api/reports/{scanned['id']}")["provenance"]
+    ocr = {k: p for k, p in provenance.items() if p["method"].startswith("ocr")}
+    unsure = {k for k, p in ocr.items() if p["confidence"] < 0.85}
+    assert len(unsure) < len(ocr)
+    expect(page.locator("td.cell[data-key]").first).to_be_visible()
+    assert set(page.locator("td.cell.low-confidence").evaluate_all("tds => tds.map(td => td.dataset.key)")) == unsure
+    key, cell = next((k, p) for k, p in ocr.items() if p["location"].get("ocr", {}).get("text"))
+    page.locator(f'td[data-key="{key}"]').click()
+    crop = page.locator(".cell-panel img.scan-crop")
+    expect(crop).to_be_visible()
+    page.wait_for_function("() => document.querySelector('.cell-panel img.scan-crop')?.naturalWidth > 20")
+    expect(page.locator(".cell-panel .ocr-text")).to_have_text(cell["location"]["ocr"]["text"])
+    expect(page.locator(".cell-panel .source-head")).to_contain_text(f"第 {cell['location']['page']} 页")
+    _shot(page, "scan", 1400)
+
+    # 800 px: list, grid and report fit the window
+    for name, path in (("list", "/#/"), ("report", f"/#/report/{report_id}")):
+        page.goto(server.url + path)
+        expect(page.locator("tr.report-row, td.cell[data-key]").first).to_be_visible()
+        _fits(page, 800)
+        _shot(page, name, 800)
+    page.goto(server.url + f"/#/report/{scanned['id']}")
+    page.locator(f'td[data-key="{key}"]').click()
+    expect(crop).to_be_visible()
+    _shot(page, "scan", 800)
+
+    assert streams == []  # progress comes from the list, never one stream per report
+    assert errors == []
+    print(f"31 rows listed {listed:.1f} s after the upload started; report opened in {opened:.2f} s "
+          f"with {busy} reports unfinished")
+    context.close()

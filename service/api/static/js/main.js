@@ -77,11 +77,15 @@ function draw() {
   const shown = visible(state.reports, view);
   const focused = state.list.contains(document.activeElement) ? document.activeElement.getAttribute('name') : null;
   const title = `${batch ? '按机关和年度' : '报告列表'}（${shown.length === state.reports.length ? state.reports.length : `${shown.length}/${state.reports.length}`}）`;
+  const scrolled = state.list.querySelector('.table-scroll');
+  const at = scrolled && [scrolled.scrollLeft, scrolled.scrollTop];
   fill(state.list, h('h2', {}, title), toolbar(state.reports, view, draw, exportSelected),
     batch ? batchTable(shown) : reportsTable(shown, view, actions, draw));
-  const again = focused && state.list.querySelector(`.toolbar [name="${focused}"]`);
-  again?.focus();
-  if (again?.type === 'search') again.setSelectionRange(again.value.length, again.value.length);
+  const again = state.list.querySelector('.table-scroll');  // a person scrolling the grid keeps their place
+  if (at && again) [again.scrollLeft, again.scrollTop] = at;
+  const control = focused && state.list.querySelector(`.toolbar [name="${focused}"]`);
+  control?.focus();
+  if (control?.type === 'search') control.setSelectionRange(control.value.length, control.value.length);
 }
 
 async function showList() {

@@ -337,7 +337,7 @@ export class ReportView {
       this.save(suggestion.fields, '已采纳建议，已重新检查');
     };
     const cells = Object.keys(suggestion.fields).length;
-    return h('li', {class: `suggestion${cells > 2 ? ' whole' : ''}`},
+    return h('li', {class: `suggestion${cells > 2 ? ' whole' : ''}`, 'data-fields': Object.keys(suggestion.fields).join(' ')},
       h('span', {class: 'reason'}, suggestion.reason),
       suggestion.cause ? h('span', {class: `cause ${suggestion.cause}`}, CAUSE[suggestion.cause] ?? suggestion.cause) : null,
       h('button', {type: 'button', class: 'accept', onclick: accept}, cells > 2 ? `全部采纳（${cells} 格）` : '采纳'));
