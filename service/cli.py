@@ -397,14 +397,17 @@ class DraftLLM(str, Enum):
 
 
 def drafting_llm(mode: DraftLLM, data_dir: Path):
-    """The configured endpoint only: a draft is worth a model's time when someone chose that model."""
+    """The configured endpoint only: a draft is worth a model's time when someone chose that model.
+    The model, or None and why (in Chinese, for the draft's label)."""
     if mode is DraftLLM.off:
-        return None
+        return None, "--llm off"
     from service.llm.provider import factory
     from service.settings import Settings
 
     settings = Settings(data_dir=data_dir)
-    return factory(settings.llm_config(), settings.data_dir, bundled=False)()
+    made = factory(settings.llm_config(), settings.data_dir, bundled=False)
+    model = made()
+    return model, None if model else f"{made.why}；起草不会自行启动本地模型，可先运行 nianbao llm serve 再配置端点"
 
 
 @app.command("draft")
@@ -426,9 +429,10 @@ def draft_command(
     if store is not None and not store.count():
         err.print("[yellow]提示：[/yellow]向量库为空，未检索往年第五部分；可先运行 nianbao index 存入往年报告",
                   highlight=False, soft_wrap=True)
+    model, no_model = drafting_llm(llm, data_dir)
     try:
         result = draft(report, last, check(hide_own_section(report), last),
-                       history=[r for r in earlier if r is not last], store=store, llm=drafting_llm(llm, data_dir))
+                       history=[r for r in earlier if r is not last], store=store, llm=model, no_llm=no_model)
     except NoFiguresError as exc:
         fail(exc.message)
     if output is CheckFormat.json:

@@ -12,9 +12,12 @@ from eval.load import free_port
 from service.check import check
 from service.draft import draft, hide_own_section
 from service.draft.checks import numbers_in
+from service.draft.fallback import LABEL as OFFLINE_LABEL
+from service.draft.writer import LABEL as LLM_LABEL
 from service.draft.writer import Answer, Sentence, compose
 from service.llm import LLM, LLMConfig
 from tests.conftest import gold_report_dirs, source_path
+from tests.scripted_llm import scripted
 from tests.test_draft import NIANBAO, extracted, previous_dir
 
 HONGZE = next(d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024")
@@ -60,4 +63,43 @@ def test_cli_uses_the_configured_endpoint_and_says_when_it_is_down(tmp_path) -> 
     assert body["method"] == "fallback" and "大模型服务不可用" in body["label"]
     off = subprocess.run([str(NIANBAO), "draft", str(source_path(HONGZE)), "--llm", "off", "--format", "json",
                           "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
-    assert json.loads(off.stdout)["label"].endswith("（未使用大模型）")
+    assert json.loads(off.stdout)["label"].endswith("（未使用大模型：--llm off）")
+
+
+def _draft_cli(tmp_path, **settings: str) -> dict:
+    """`nianbao draft --llm auto --format json` on Hongze 2024 with only these NIANBAO_LLM_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NIANBAO_LLM_")}
+    env.update({f"NIANBAO_LLM_{k.upper()}": v for k, v in settings.items()})
+    run = subprocess.run([str(NIANBAO), "draft", str(source_path(HONGZE)), "--llm", "auto", "--format", "json",
+                          "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_cli_without_an_endpoint_says_why_the_model_did_not_draft(tmp_path) -> None:
+    body = _draft_cli(tmp_path)
+    assert body["method"] == "fallback"
+    assert body["label"].endswith("（未使用大模型：未配置大模型端点（NIANBAO_LLM_*）；起草不会自行启动本地模型，"
+                                  "可先运行 nianbao llm serve 再配置端点）")
+
+
+_WHY_NOT = ("大模型服务不可用", "大模型未给出有效草稿", "大模型草稿未通过检查", "大模型起草已用完")
+
+
+def test_cli_with_the_bundled_server_says_whether_its_draft_was_used_and_why_not(llm_server, tmp_path) -> None:
+    """The bundled server as the configured endpoint (nianbao llm serve), with its own budget."""
+    body = _draft_cli(tmp_path, base_url=llm_server.base_url, model=llm_server.model, schema_in_request="true",
+                      max_tokens=str(llm_server.max_tokens), budget_seconds=f"{llm_server.budget_seconds:g}",
+                      budget_calls=str(llm_server.budget_calls), capable="false")
+    if body["method"] == "llm":
+        assert body["label"] == LLM_LABEL and not body["llm_checks"]
+    else:
+        assert body["label"].startswith(f"{OFFLINE_LABEL}（") and body["label"].endswith("）")
+        assert body["label"][len(OFFLINE_LABEL) + 1:].startswith(_WHY_NOT), body["label"]
+
+
+def test_a_budget_spent_before_the_first_draft_is_named(tmp_path) -> None:
+    with scripted(lambda messages: "{}", delay=3) as endpoint:
+        result = draft(extracted(HONGZE), llm=LLM(endpoint.config(budget_seconds=1, budget_calls=8)))
+    assert result.method == "fallback"
+    assert result.label == f"{OFFLINE_LABEL}（大模型起草已用完 1 秒（上限 1 秒、8 次），未写出草稿）"

@@ -103,9 +103,11 @@ def hide_own_section(report: Report) -> Report:
 
 
 def draft(report: Report, previous: Report | None = None, findings: Sequence[Finding] = (), *,
-          history: Sequence[Report] = (), store: Store | None = None, llm: LLM | None = None) -> Draft:
+          history: Sequence[Report] = (), store: Store | None = None, llm: LLM | None = None,
+          no_llm: str | None = None) -> Draft:
     """`previous` is last year's report (year-on-year facts); `history` the agency's older ones;
-    without `llm`, or when the model's draft fails its checks, the offline draft.
+    without `llm` (`no_llm` says why, in Chinese), or when the model's draft fails its checks, the
+    offline draft; its label says which draft it is and why the model's was not used.
 
     Raises NoFiguresError for a report without a single figure.
     """
@@ -123,7 +125,8 @@ def draft(report: Report, previous: Report | None = None, findings: Sequence[Fin
         examples.similar = similar_agencies(report, facts, store, first_id=len(examples.own) + 1)
     checks: list[DraftCheck]
     llm_checks: list[DraftCheck]
-    text, checks, method, label, llm_checks = None, [], "fallback", f"{fallback.LABEL}（未使用大模型）", []
+    unused = f"未使用大模型：{no_llm}" if no_llm else "未使用大模型"
+    text, checks, method, label, llm_checks = None, [], "fallback", f"{fallback.LABEL}（{unused}）", []
     if llm is not None:
         text, checks, failure = _write_llm(llm, report, facts, examples)
         if text:
@@ -155,10 +158,12 @@ def sentences(text: str) -> list[DraftSentence]:
 
 def _write_llm(llm: LLM, report: Report, facts: list[Fact], examples: Examples) -> tuple[str | None, list, str]:
     """The model's draft and its checks, or None and why the offline draft is used instead."""
-    from service.llm import LLMUnavailable
+    from service.llm import BudgetSpent, LLMUnavailable
 
     try:
         written = writer.write(llm, report, facts, examples)
+    except BudgetSpent as exc:
+        return None, [], f"大模型起草{exc}（上限 {llm.budget.seconds:g} 秒、{llm.budget.calls} 次），未写出草稿"
     except LLMUnavailable as exc:
         return None, [], f"大模型服务不可用：{str(exc)[:80]}"
     if written is None:
