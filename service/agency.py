@@ -105,16 +105,17 @@ def bodies(names: Iterable[str | None], apart: Collection[str] = ()) -> dict[str
     """
     agencies = {name: parse_agency(name) for name in names if name}  # a report without a name is nobody's
     apart_keys = {parse_agency(name).key for name in apart}
-    roots: list[Agency] = []  # the fullest name of each body found so far
+    roots: dict[str, list[Agency]] = {}  # stem → the fullest name of each body found so far (only a stem's meet)
     body_of: dict[str, str] = {}  # agency key → body key
     for agency in sorted(agencies.values(), key=lambda a: (-len(a.places), a.key)):
         if agency.key in body_of:
             continue
-        fits = [] if agency.key in apart_keys else [r for r in roots if agency.within(r) and r.key not in apart_keys]
+        same_stem = roots.setdefault(agency.stem, [])
+        fits = [] if agency.key in apart_keys else [r for r in same_stem if agency.within(r) and r.key not in apart_keys]
         if len(fits) == 1:
             body_of[agency.key] = fits[0].key
         else:
-            roots.append(agency)
+            same_stem.append(agency)
             body_of[agency.key] = agency.key
     return {name: body_of[agency.key] for name, agency in agencies.items()}
 

@@ -39,6 +39,6 @@ class ApartName(BaseModel):
 def agency_list(found: Iterable[Body]) -> dict:
     return {"agencies": [
         {"key": body.key, "name": body.name, "apart": body.apart, "could_be": body.could_be,
-         "names": [{"name": name, "reports": [{"id": job.id, "year": job.year} for job in jobs]}
-                   for name, jobs in body.names.items()]}
+         "names": [{"name": name, "reports": [{"id": job_id, "year": year} for job_id, year in reports]}
+                   for name, reports in body.names.items()]}
         for body in found]}

@@ -20,7 +20,7 @@ class Body:
 
     key: str
     name: str
-    names: dict[str, list[ReportJob]] = field(default_factory=dict)
+    names: dict[str, list[tuple[str, int | None]]] = field(default_factory=dict)  # name → (report id, year)
     apart: bool = False  # a person keeps its name(s) apart
     could_be: list[str] = field(default_factory=list)  # fuller names it fits more than one of, so left alone
 
@@ -45,25 +45,35 @@ def previous_report(session: Session, job: ReportJob) -> ReportJob | None:
                                                   ReportJob.status == "done").order_by(ReportJob.created))
 
 
+def _named(session: Session) -> list[tuple[str, str, int | None]]:
+    """(id, agency, year) of every read report that names its agency, oldest year first; not the reports
+    themselves, which are large."""
+    rows = session.execute(select(ReportJob.id, ReportJob.agency, ReportJob.year)
+                           .where(ReportJob.status == "done", ReportJob.agency.is_not(None))
+                           .order_by(ReportJob.year, ReportJob.created))
+    return [(job_id, agency, year) for job_id, agency, year in rows if agency]  # an empty name is nobody's
+
+
 def reports_sharing_stem(session: Session, name: str) -> list[ReportJob]:
     """Every read report whose body a split of `name` may change: those whose names share its stem."""
     stem = parse_agency(name).stem
-    done = session.scalars(select(ReportJob).where(ReportJob.status == "done", ReportJob.agency.is_not(None)))
-    return [job for job in done if parse_agency(job.agency).stem == stem]
+    ids = [job_id for job_id, agency, _ in _named(session) if parse_agency(agency).stem == stem]
+    return list(session.scalars(select(ReportJob).where(ReportJob.id.in_(ids))))
 
 
 def listing(session: Session) -> list[Body]:
     """Every body the read reports name, fullest name first within each, bodies by name."""
     apart = apart_names(session)
     apart_keys = {parse_agency(name).key for name in apart}
-    done = list(session.scalars(select(ReportJob).where(ReportJob.status == "done", ReportJob.agency.is_not(None))
-                                .order_by(ReportJob.year, ReportJob.created)))
-    joined = bodies({job.agency for job in done}, apart)
+    named = _named(session)
+    joined = bodies({agency for _, agency, _ in named}, apart)
     found: dict[str, Body] = {}
     for name in sorted(joined, key=lambda n: (-len(parse_agency(n).places), -len(n), n)):
         body = found.setdefault(joined[name], Body(joined[name], name))
-        body.names[name] = [job for job in done if job.agency == name]
+        body.names[name] = []
         body.apart = body.apart or parse_agency(name).key in apart_keys
+    for job_id, agency, year in named:
+        found[joined[agency]].names[agency].append((job_id, year))
     roots = [parse_agency(body.name) for body in found.values()]
     for body in found.values():
         fits = [root.name for root in roots if parse_agency(body.name).within(root) and root.key != body.key]
