@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from service.report import FieldValue, Provenance
+
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIRS = [ROOT.parent / "shared" / "gold", ROOT / "eval" / "gold", ROOT / "eval" / "gold-relayout"]
 
@@ -24,6 +26,12 @@ def load_gold(report_dir: Path) -> dict:
 
 def source_path(report_dir: Path) -> Path:
     return report_dir / load_gold(report_dir)["source"]
+
+
+def provenance(field: FieldValue) -> Provenance:
+    """Where a value was read (every value a reader or the model places has a provenance)."""
+    assert field.provenance is not None
+    return field.provenance
 
 
 def blank_equal(expected, got) -> bool:

@@ -59,7 +59,7 @@ def test_an_edit_makes_the_draft_stale_and_exports_carry_it(tmp_path) -> None:
         assert draft_row[4].startswith("（一）存在的主要问题") and "[F" not in draft_row[4] and "过时" in draft_row[3]
         book = load_workbook(io.BytesIO(client.get(f"/api/reports/{report_id}/export", params={"format": "xlsx"}).content))
         text = [r[1] for r in book["第五部分草稿"].iter_rows(values_only=True) if r[0] == "text"]
-        assert text[0] == "（一）存在的主要问题" and not any("[F" in t for t in text)
+        assert text[0] == "（一）存在的主要问题" and not any("[F" in str(t) for t in text)
         exported = client.get(f"/api/reports/{report_id}/export").json()["draft"]
         assert "[F" not in exported["text"] and exported["sentences"] and exported["citations"]
         assert {c for s in exported["sentences"] for c in s["cites"]} == {c["id"] for c in exported["citations"]}

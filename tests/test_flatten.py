@@ -38,7 +38,7 @@ def _seed(report_dir: Path) -> int:
 def _metamorphic_cases() -> list:
     reports = gold_report_dirs()
     families = list(FAMILIES)
-    cases = []
+    cases: list[tuple[Path, str, Recipe | None]] = []
     for i, report in enumerate(reports):
         cases += [(report, f"named-{name}", None) for name in NAMED]
         cases += [(report, f"modifier-{m}", Recipe(families[(i + j) % len(families)], (m,), seed=_seed(report)))
@@ -100,7 +100,7 @@ def test_flattening_prints_every_value_and_no_number_for_a_blank(report_dir: Pat
     paragraphs = [b.text for b in page.blocks if isinstance(b, Para)]
     cells = [c for b in page.blocks if isinstance(b, Grid) for row in b.rows for c in row]
     # Null cells print no digit; every other cell of gold prints its value.
-    printed = Counter()
+    printed: Counter[Decimal] = Counter()
     for cell in cells:
         if cell.key in gold["fields"]:
             if gold["fields"][cell.key] is None:

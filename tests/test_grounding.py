@@ -12,15 +12,15 @@ TEXT = "2023 年全区受理政府信息公开申请 21 件，\n均在法定期�
 def test_a_quoted_number_is_aligned_to_its_span() -> None:
     source = Source(TEXT)
     span, why = ground(source, 21, "全区受理政府信息公开申请 21 件")
-    assert why == "" and TEXT[span[0]:span[1]] == "21"
+    assert why == "" and span and TEXT[span[0]:span[1]] == "21"
 
 
 def test_quotes_match_across_line_breaks_and_full_width_digits() -> None:
     source = Source(TEXT)
     span, _ = ground(source, 21, "申请21件，均在法定期限答复")
-    assert TEXT[span[0]:span[1]] == "21"
+    assert span and TEXT[span[0]:span[1]] == "21"
     span, _ = ground(source, 1200, "收取费用１，２００元")
-    assert TEXT[span[0]:span[1]] == "１，２００"
+    assert span and TEXT[span[0]:span[1]] == "１，２００"
 
 
 def test_an_invented_number_or_quote_is_rejected() -> None:

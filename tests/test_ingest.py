@@ -9,7 +9,7 @@ import pytest
 
 from service.extract import extract
 from service.ingest import IngestError, load
-from tests.conftest import ROOT
+from tests.conftest import ROOT, provenance
 
 BEILUN = ROOT.parent / "shared" / "gold" / "beilun-development-2020" / "source.txt"
 
@@ -37,8 +37,8 @@ def test_text_cells_point_at_the_printed_numbers() -> None:
     report = extract(document)
     assert report.fields, "the Word paste of beilun reads"
     for key, field in report.fields.items():
-        location = field.provenance.location
-        assert document.text[location.start:location.end] == field.provenance.raw, key
+        location = provenance(field).location
+        assert document.text[location.start:location.end] == provenance(field).raw, key
 
 
 def test_html_walks_layout_tables_and_resolves_spans() -> None:

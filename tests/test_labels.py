@@ -25,7 +25,7 @@ def _by_definition(printed: str, candidates) -> tuple:
 
 def _candidate_lists() -> list:
     reg = registry()
-    lists = [list(reg.table3_columns), [*reg.table4_groups, *reg.table4_outcomes], list(reg.sections)]
+    lists: list = [list(reg.table3_columns), [*reg.table4_groups, *reg.table4_outcomes], list(reg.sections)]
     for template in reg.templates.values():
         lists += [template.table2_rows, template.table3_rows, template.table3_groups]
         lists += [[r for r in template.table3_rows if r.group == g] for g in {r.group for r in template.table3_rows}]

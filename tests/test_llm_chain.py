@@ -167,7 +167,7 @@ def test_the_bundled_model_s_budget_fits_a_waiting_user(tmp_path) -> None:
 
 def test_progress_is_told_per_question() -> None:
     document, report = _drifted()
-    told = []
+    told: list[str] = []
     with scripted(right) as endpoint:
         llm = LLM(endpoint.config(capable=False))
         llm.listener = told.append
@@ -228,7 +228,7 @@ def test_the_one_call_baseline_is_not_cut_by_the_budget(tmp_path) -> None:
     with scripted(lambda messages: json.dumps({}), delay=1.2) as endpoint:
         config = endpoint.config(budget_seconds=1.0, budget_calls=0)
         _, report = read_llm_only(rendering.data, rendering.filename, lambda: LLM(config))
-    assert report.llm.calls >= 1 and report.llm.note is None
+    assert report.llm and report.llm.calls >= 1 and report.llm.note is None
 
 
 def test_a_prose_table_in_several_pieces_is_asked_piece_by_piece(monkeypatch) -> None:

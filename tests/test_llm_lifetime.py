@@ -95,7 +95,7 @@ def test_ending_nianbao_extract_while_the_model_answers_leaves_no_server(data_di
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         entry = _until(lambda: _server(data_dir, cli.pid), 120, 0.2)
-        assert entry, cli.stderr.read().decode() if cli.poll() is not None else "no server started"
+        assert entry, cli.stderr.read().decode() if cli.poll() is not None and cli.stderr else "no server started"
         assert cli.poll() is None, "extract ended before it could be interrupted"
         cli.send_signal(ending)
         cli.wait(timeout=30)

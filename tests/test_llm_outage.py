@@ -9,7 +9,7 @@ import time
 import pytest
 
 from eval import drift
-from service.jobs import Jobs
+from service.jobs import Jobs, ReportJob
 from service.jobs.task import LLMOutage, process
 from service.jobs.uploads import Upload
 from service.llm.provider import factory
@@ -29,6 +29,12 @@ def test_the_job_step_raises_an_outage_instead_of_returning_a_done_result(tmp_pa
         endpoint.down = False
         outcome = process(DRIFTED.data, DRIFTED.filename, factory(endpoint.config(capable=False), tmp_path, bundled=False))
     assert outcome["status"] == "done" and outcome["report"]["llm"]["calls"] == 3
+
+
+def _job(jobs: Jobs, job_id: str) -> ReportJob:
+    job = jobs.get(job_id)
+    assert job is not None, job_id
+    return job
 
 
 def _until(condition, seconds: float):
@@ -51,15 +57,16 @@ def test_reports_met_by_an_outage_are_redone_once_the_endpoint_is_back(tmp_path)
         jobs.start()
         try:
             drifted_id, clean_id = jobs.submit([Upload(DRIFTED.filename, DRIFTED.data), clean])
-            assert _until(lambda: jobs.get(drifted_id).attempts >= 2, 30), "the report was not tried again"
-            assert _until(lambda: jobs.get(clean_id).status == "done", 30)  # no model needed: done meanwhile
-            waiting = jobs.get(drifted_id)
+            assert _until(lambda: _job(jobs, drifted_id).attempts >= 2, 30), "the report was not tried again"
+            assert _until(lambda: _job(jobs, clean_id).status == "done", 30)  # no model needed: done meanwhile
+            waiting = _job(jobs, drifted_id)
             assert waiting.status in ("queued", "running") and waiting.report is None
             endpoint.down = False
-            assert _until(lambda: jobs.get(drifted_id).status == "done", 30)
+            assert _until(lambda: _job(jobs, drifted_id).status == "done", 30)
         finally:
             jobs.stop()
-    report = jobs.get(drifted_id).report
+    report = _job(jobs, drifted_id).report
+    assert report is not None
     assert report["llm"]["calls"] == 3 and not report["llm"]["unavailable"]
     assert sum(f["method"] == "llm" for f in report["fields"].values()) > 0
 

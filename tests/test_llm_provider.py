@@ -73,7 +73,7 @@ def test_a_wrong_key_leaves_the_rules_result_with_a_note(endpoint, drifted, tmp_
     settings = _settings(endpoint, tmp_path, monkeypatch, NIANBAO_LLM_API_KEY="sk-wrong")
     rules = pipeline.read(drifted.data, drifted.filename)[1]
     _, report = pipeline.read(drifted.data, drifted.filename, settings.job_llm())
-    assert report.llm.note and "不可用" in report.llm.note
+    assert report.llm and report.llm.note and "不可用" in report.llm.note
     assert report.values() == rules.values()
 
 

@@ -29,7 +29,7 @@ def _named(gold: dict) -> tuple[int, int, list[str]]:
     wrong = []
     for table, section in _TABLE_SECTION.items():
         keys = [k for k in template.keys if template.fields[k].table == table]
-        text = _prose(report.sections.get(section, ""))
+        text = _prose(report.sections.get(section) or "")
         for number in _PRINTED_NUMBER.finditer(text):
             printed += 1
             key = supported_field(text, number.start(), keys)

@@ -40,7 +40,7 @@ def test_gold_reports_use_only_template_keys() -> None:
 def test_identities_expand_over_every_column_row_and_group() -> None:
     reg = registry()
     for template in reg.templates.values():
-        by_rule = {}
+        by_rule: dict[str, list] = {}
         for identity in template.identities:
             by_rule.setdefault(identity.id, []).append(identity)
             assert set(identity.lhs + identity.rhs) <= set(template.fields)

@@ -16,7 +16,7 @@ from eval.flatten import Recipe, flatten
 from service.extract import extract
 from service.ingest import load
 from service.pipeline import extract_bytes
-from tests.conftest import GOLD_DIRS, load_gold
+from tests.conftest import GOLD_DIRS, load_gold, provenance
 
 NIANBAO = Path(sys.executable).parent / "nianbao"
 PINGTAN_2021 = load_gold(GOLD_DIRS[1] / "pingtan-experimental-zone-2021")
@@ -56,7 +56,7 @@ def test_text_aligned_in_columns_places_numbers_under_their_header_cells() -> No
     values = _row(text, "new_received")
     assert values == _t3(3, None, None, 1, None, None, 4)
     report = extract(load((HEAD + text).encode(), "r.txt"))
-    assert report.fields["t3.new_received.social_welfare"].provenance.grid == "columns"
+    assert provenance(report.fields["t3.new_received.social_welfare"]).grid == "columns"
 
 
 def test_values_point_at_their_printed_text_and_say_how_the_row_was_rebuilt() -> None:
@@ -65,8 +65,9 @@ def test_values_point_at_their_printed_text_and_say_how_the_row_was_rebuilt() ->
     fields = extract(document).fields
     first, blank = fields["t3.new_received.natural_person"], fields["t3.new_received.commercial"]
     assert first.value == 1203 and fields["t3.new_received.social_welfare"].value == 1
-    assert document.text[first.provenance.location.start:first.provenance.location.end] == "1,203"
-    assert first.provenance.grid == "separator" and blank.value is None and blank.provenance.raw == ""
+    where = provenance(first).location
+    assert document.text[where.start:where.end] == "1,203"
+    assert provenance(first).grid == "separator" and blank.value is None and provenance(blank).raw == ""
 
 
 def test_a_label_wrapped_below_its_numbers_is_finished_from_its_column() -> None:
@@ -132,7 +133,7 @@ def test_numbers_whose_blank_cells_left_no_trace_go_where_the_identities_hold() 
     report = extract(load((HEAD + text).encode(), "r.txt"))
     values = {column: report.values().get(f"t3.new_received.{column}") for column in T3_COLUMNS}
     assert values == _t3(3, None, None, 1, None, None, 4)
-    assert report.fields["t3.new_received.social_welfare"].provenance.grid == "identities"
+    assert provenance(report.fields["t3.new_received.social_welfare"]).grid == "identities"
     assert not [row for row in report.unplaced if "本年新收" in row.label]
 
 
