@@ -77,12 +77,13 @@ def _grounded(document: Document, report: Report) -> tuple[int, int]:
     """How many values' recorded location holds exactly the raw text that parses to the value."""
     checked = grounded = 0
     for value in report.fields.values():
-        where = value.provenance.location if value.provenance else None
-        if where is None or where.start is None:
+        provenance = value.provenance
+        if provenance is None or provenance.location.start is None:
             continue
+        where = provenance.location
         checked += 1
         raw = document.text[where.start:where.end]
-        grounded += raw == value.provenance.raw and parse_cell(raw).value == value.value
+        grounded += raw == provenance.raw and parse_cell(raw).value == value.value
     return grounded, checked
 
 
@@ -101,8 +102,11 @@ def run_input(report_id: str, modality: str, gold: dict, data: bytes, name: str,
     run = Run(report_id, modality)
     started = time.perf_counter()
     try:
-        document, report = (pipeline.read_llm_only(data, name, llm, budgeted) if llm_only
-                            else pipeline.read(data, name, llm))
+        if llm_only:
+            assert llm is not None  # the baseline runs only with a model (cli.baseline_llm makes it first)
+            document, report = pipeline.read_llm_only(data, name, llm, budgeted)
+        else:
+            document, report = pipeline.read(data, name, llm)
     except pipeline.InputError as exc:
         run.error = exc.message
         run.cells = score_cells(run.report, modality, gold, {"fields": {}})

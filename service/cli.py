@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from enum import Enum
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 # Nianbao uses no pydantic plugin, and without this every start would read the metadata of every
 # installed package looking for one (~20 ms of a ~0.3 s `nianbao extract`). Set the variable to
@@ -80,7 +80,7 @@ class OutputFormat(str, Enum):
     table = "table"
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     err.print(f"[red]错误：[/red]{message}", highlight=False)
     raise typer.Exit(code)
 
@@ -114,7 +114,7 @@ def llm_factory(mode: "LLMMode", progress=None):
     return Deferred(make)
 
 
-def extract_path(path: Path, mode: "LLMMode" = None) -> Report:
+def extract_path(path: Path, mode: "LLMMode | None" = None) -> Report:
     mode = mode or LLMMode.off
     from service.llm.progress import ConsoleProgress
 

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from service.report import FieldValue, Provenance
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIRS = [ROOT.parent / "shared" / "gold", ROOT / "eval" / "gold", ROOT / "eval" / "gold-relayout"]
@@ -32,6 +37,14 @@ def provenance(field: FieldValue) -> Provenance:
     """Where a value was read (every value a reader or the model places has a provenance)."""
     assert field.provenance is not None
     return field.provenance
+
+
+def app_of(client: TestClient) -> FastAPI:
+    """The service behind a test client (which types it as any ASGI app)."""
+    from fastapi import FastAPI
+
+    assert isinstance(client.app, FastAPI)
+    return client.app
 
 
 def blank_equal(expected, got) -> bool:

@@ -121,7 +121,7 @@ def test_a_file_that_is_no_report_becomes_a_failed_job_with_a_chinese_error(clie
     ("get", "/api/reports/nope/export"), ("get", "/api/reports/nope/source"),
 ])
 def test_unknown_report_is_404(client, method, path) -> None:
-    kwargs = {"json": {"fields": {}}} if method == "patch" else {}
+    kwargs: dict = {"json": {"fields": {}}} if method == "patch" else {}
     response = getattr(client, method)(path, **kwargs)
     assert response.status_code == 404 and response.json()["detail"] == "报告不存在"
 
@@ -279,7 +279,7 @@ def test_many_reports_export_as_one_row_each(client, city) -> None:
     assert header[:6] == ["id", "filename", "agency", "year", "status", "reading"] and [r[0] for r in rows] == ids
     assert rows[0][header.index("t3.new_received.total")] == str(city["fields"]["t3.new_received.total"])
     sheet = load_workbook(io.BytesIO(client.post("/api/exports", json={"ids": ids, "format": "xlsx"}).content)).active
-    assert [c.value for c in sheet["A"]][1:] == ids
+    assert sheet is not None and [c.value for c in sheet["A"]][1:] == ids
     bundle = zipfile.ZipFile(io.BytesIO(client.post("/api/exports", json={"ids": ids, "format": "zip"}).content))
     assert sorted(json.loads(bundle.read(n))["id"] for n in bundle.namelist()) == sorted(ids)
     assert client.post("/api/exports", json={"ids": ["nope"], "format": "csv"}).status_code == 404

@@ -28,7 +28,7 @@ from service import pipeline
 from service.api import app as app_module
 from service.api import create_app
 from service.settings import Settings
-from tests.conftest import gold_report_dirs, source_path
+from tests.conftest import app_of, gold_report_dirs, source_path
 
 NIANBAO = Path(sys.executable).parent / "nianbao"
 BEILUN = next(d for d in gold_report_dirs() if d.name == "beilun-development-2020")
@@ -172,7 +172,7 @@ def test_blocking_work_runs_off_the_event_loop(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(pipeline, "extract_bytes", off_loop("extract", pipeline.extract_bytes))
     monkeypatch.setattr(app_module, "expand", off_loop("unzip", app_module.expand))
     with _client(tmp_path) as client:
-        jobs = client.app.state.jobs
+        jobs = app_of(client).state.jobs
         jobs.submit = off_loop("database write", jobs.submit)
         jobs.get = off_loop("database read", jobs.get)
         report = source_path(BEILUN).read_bytes()
@@ -214,7 +214,7 @@ def test_health_looks_at_the_database_and_the_store(tmp_path) -> None:
         body = client.get("/health").json()
         assert body["status"] == "ok" and body["jobs"] == "embedded"
         assert {k: v["ok"] for k, v in body["checks"].items()} == {"database": True, "store": True}
-        jobs = client.app.state.jobs
+        jobs = app_of(client).state.jobs
         jobs.stop()  # the embedded worker would trip over the missing table too
         with jobs.sessions.begin() as session:
             session.execute(text("DROP TABLE reports"))

@@ -88,8 +88,10 @@ def test_the_reports_own_section_five_is_never_input(drafted) -> None:
 
 def test_year_on_year_facts_need_the_previous_report() -> None:
     hongze = [d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024"][0]
-    facts = collect(extracted(hongze), extracted(previous_dir(hongze)))
-    assert facts[0].numbers["last_year"] == load_gold(previous_dir(hongze))["fields"]["t3.new_received.total"]
+    before = previous_dir(hongze)
+    assert before is not None
+    facts = collect(extracted(hongze), extracted(before))
+    assert facts[0].numbers["last_year"] == load_gold(before)["fields"]["t3.new_received.total"]
     assert "上年" in facts[0].text
 
 
@@ -100,18 +102,19 @@ def test_a_draft_too_like_last_years_is_written_again() -> None:
     report, last_year = extracted(hongze), extracted(previous_dir(hongze))
     first_wording = draft(report, last_year).draft
     adopted = last_year.model_copy(update={"sections": {PROBLEMS: first_wording}})
-    assert overlap(first_wording, adopted.sections[PROBLEMS]) > MAX_OVERLAP
+    assert overlap(first_wording, adopted.sections[PROBLEMS] or "") > MAX_OVERLAP
     result = draft(report, adopted)
     check_ = next(c for c in result.checks if c.name == "overlap_previous")
     assert check_.attempts > 1 and check_.passed and not result.flags
-    assert check_.value == overlap(result.draft, adopted.sections[PROBLEMS]) <= MAX_OVERLAP
+    assert check_.value == overlap(result.draft, adopted.sections[PROBLEMS] or "") <= MAX_OVERLAP
 
 
 def test_a_draft_that_cannot_be_reworded_enough_is_flagged() -> None:
     hongze = [d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024"][0]
     report = extracted(hongze)
     facts = collect(report)
-    every_wording = "\n".join(fallback.compose(facts, v, report.meta.agency, year=report.meta.year) for v in range(fallback.VARIANTS))
+    every_wording = "\n".join(fallback.compose(facts, v, report.meta.agency or "", year=report.meta.year)
+                              for v in range(fallback.VARIANTS))
     result = draft(report, history=[_with_text(report, every_wording)])
     assert result.flags == ["内容雷同"] and not result.checks[1].passed and "内容雷同" in result.checks[1].message
 
@@ -137,8 +140,10 @@ def test_a_report_without_figures_is_refused() -> None:
 
 def test_cli_draft_json_shape(tmp_path) -> None:
     hongze = [d for d in gold_report_dirs() if d.name == "huaian-hongze-district-2024"][0]
+    before = previous_dir(hongze)
+    assert before is not None
     run = subprocess.run([str(NIANBAO), "draft", str(source_path(hongze)), "--previous",
-                          str(source_path(previous_dir(hongze))), "--format", "json", "--data-dir", str(tmp_path)],
+                          str(source_path(before)), "--format", "json", "--data-dir", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     body = json.loads(run.stdout)

@@ -48,6 +48,7 @@ def recall_at_1(store, reports: list[Report]) -> tuple[int, int]:
     ids = {report_id(r) for r in reports}
     hits = queries = 0
     for report in reports:
+        assert report.meta.year is not None
         wanted = {f"{key}-{report.meta.year - 1}" for key in store.own_keys(report)} & ids
         if len(wanted) == 1:
             queries += 1
@@ -140,7 +141,7 @@ def test_a_server_that_is_down(tmp_path) -> None:
         open_store(tmp_path / "chroma", url)
     assert "无法连接向量库服务" in refused.value.message
     store, warning = open_store(tmp_path / "chroma", url, fallback=True)
-    assert store.count() == 0 and "已按配置改用本地向量库" in warning
+    assert store.count() == 0 and warning and "已按配置改用本地向量库" in warning
     with pytest.raises(StoreUnavailable):
         open_store(url="ftp://nowhere")
 

@@ -5,6 +5,7 @@ stale once a correction changes one of them."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from service.check import Finding
 from service.draft import draft, stale_figures
@@ -13,10 +14,13 @@ from service.jobs.bodies import apart_names
 from service.report import Report
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from service.store import Store
+
 log = logging.getLogger(__name__)
 
 
-def _store(settings: Settings) -> tuple[object | None, str | None]:
+def _store(settings: Settings) -> tuple[Store | None, str | None]:
     """The vector store the settings name, never created here; None and why when there is none."""
     from service.store import StoreUnavailable, open_store
 
@@ -37,7 +41,9 @@ def draft_job(job: ReportJob, jobs: Jobs, settings: Settings) -> dict:
             store.apart = frozenset(apart_names(session))
     factory = settings.job_llm()
     llm = factory() if factory is not None else None
-    result = draft(effective_report(job), effective_report(previous) if previous else None,
+    report = effective_report(job)
+    assert report is not None  # only a finished job is drafted (the route answers 409 before)
+    result = draft(report, effective_report(previous) if previous else None,
                    [Finding.model_validate(f) for f in job.findings or []], store=store, llm=llm)
     if note:
         log.info("draft %s: %s", job.id, note)

@@ -41,7 +41,7 @@ class Error(BaseModel):
     partial: FlatReport | None = Field(None, description="POST /api/extract 只读到部分字段时（422）：已读到的部分")
 
 
-ERRORS = {"4XX": {"model": Error, "description": "请求有误（400 空文件、401 令牌、404 不存在、409 未完成、"
+ERRORS: dict[int | str, dict[str, Any]] = {"4XX": {"model": Error, "description": "请求有误（400 空文件、401 令牌、404 不存在、409 未完成、"
                                                  "413 过大、415 类型不支持、422 格式错误），中文说明在 detail"}}
 
 

@@ -79,7 +79,7 @@ def _field_rows(job: ReportJob) -> list[list]:
     report = effective_report(job)
     if report is None:
         return []
-    template = registry().templates[report.meta.template]
+    template = registry().template(report.meta.template)
     rows = []
     for key, spec in template.fields.items():
         field = report.fields.get(key)
@@ -96,6 +96,7 @@ def _draft_row(job: ReportJob) -> list | None:
     if not job.draft:
         return None
     saved = with_staleness(job.draft, effective_report(job))
+    assert saved is not None  # the draft given back, marked
     label = saved["label"] + ("（数据已修改，草稿已过时，请重新生成）" if saved.get("stale") else "")
     return ["draft.problems_and_improvements", "五", "存在的主要问题及改进情况（草稿）", label,
             saved.get("text") or plain(saved["draft"]), saved["method"], "", "", "", "", ""]
@@ -114,6 +115,7 @@ def to_csv(job: ReportJob) -> bytes:
 def to_xlsx(job: ReportJob) -> bytes:
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has its one sheet
     sheet.title = "字段"
     sheet.append(list(_COLUMNS))
     for row in _field_rows(job):
@@ -123,13 +125,13 @@ def to_xlsx(job: ReportJob) -> bytes:
     for f in job.findings or []:
         suggestion = f["suggestions"][0]["reason"] if f["suggestions"] else ""
         findings.append([f["rule"], f["severity"], f["message"], " ".join(f["fields"]), suggestion])
-    if (row := _draft_row(job)) is not None:
+    if (drafted := _draft_row(job)) is not None:
         sheet = book.create_sheet("第五部分草稿")
-        sheet.append(["label", row[3]])
-        sheet.append(["method", row[5]])
-        for paragraph in row[4].splitlines():
+        sheet.append(["label", drafted[3]])
+        sheet.append(["method", drafted[5]])
+        for paragraph in drafted[4].splitlines():
             sheet.append(["text", paragraph])
-        for citation in job.draft.get("citations", []):
+        for citation in (job.draft or {}).get("citations", []):
             sheet.append(["citation", f"{citation['id']}：{citation['text']}"])
     buffer = io.BytesIO()
     book.save(buffer)
@@ -170,6 +172,7 @@ def reports_xlsx(jobs: list[ReportJob]) -> bytes:
     keys = _all_keys()
     book = Workbook()
     sheet = book.active
+    assert sheet is not None  # a new workbook has its one sheet
     sheet.title = "报告"
     sheet.append([*_SUMMARY_COLUMNS, *keys])
     for job in jobs:

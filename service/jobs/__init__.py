@@ -14,6 +14,7 @@ again); Celery retries it the same way (service/jobs/cluster.py).
 
 from __future__ import annotations
 
+import builtins
 import logging
 import threading
 import time
@@ -143,6 +144,12 @@ class Jobs:
         with self.sessions() as session:
             return session.get(ReportJob, job_id)
 
+    def _known(self, job_id: str) -> ReportJob:
+        """A job this instance holds the id of: one it claimed, or one a route found."""
+        job = self.get(job_id)
+        assert job is not None, job_id
+        return job
+
     def list(self, agency: str | None = None, year: int | None = None, status: str | None = None) -> list[ReportJob]:
         query = select(ReportJob).order_by(ReportJob.created)
         if agency:
@@ -185,13 +192,15 @@ class Jobs:
     def correct(self, job_id: str, values: dict) -> ReportJob:
         """Store a person's corrections (validated against the template) and check again at once."""
         with self.sessions.begin() as session:
+            assert job is not None  # the route answered 404 for an unknown id
             job = session.get(ReportJob, job_id)
+            assert report is not None  # and 409 for a report not read yet
             report = effective_report(job)
             merged = {**report.values(), **values}
             report_from_flat({"meta": report.meta.model_dump(), "fields": merged})  # raises FlatInputError
             job.corrections = {**(job.corrections or {}), **values}
             job.findings = self._findings(job, session)
-        return self.get(job_id)
+        return self._known(job_id)
 
     def undo(self, job_id: str, key: str) -> ReportJob:
         """Take back a person's correction of one cell: the extracted value stands again, checked again."""
@@ -199,16 +208,18 @@ class Jobs:
             job = session.get(ReportJob, job_id)
             job.corrections = {k: v for k, v in job.corrections.items() if k != key}
             job.findings = self._findings(job, session)
-        return self.get(job_id)
+        return self._known(job_id)
 
     def save_draft(self, job_id: str, draft: dict) -> None:
         with self.sessions.begin() as session:
             session.get(ReportJob, job_id).draft = draft
 
-    def _findings(self, job: ReportJob, session) -> list[dict]:
+    def _findings(self, job: ReportJob, session) -> builtins.list[dict]:  # `list` is a method here
         previous = previous_report(session, job)
         before = effective_report(previous) if previous else None
-        return [f.model_dump() for f in check(effective_report(job), before)]
+        report = effective_report(job)
+        assert report is not None  # findings are made for read reports only
+        return [f.model_dump() for f in check(report, before)]
 
     # ------------------------------------------------------------------ the embedded worker
     def _work(self) -> None:
@@ -246,7 +257,7 @@ class Jobs:
 
     def _later(self, job_id: str, outage: LLMOutage) -> None:
         """Queue again a report whose model was unreachable, after a pause; fail it after OUTAGE_ATTEMPTS."""
-        attempts = self.get(job_id).attempts
+        attempts = self._known(job_id).attempts
         log.warning("job %s: model endpoint unavailable (attempt %d): %s", job_id, attempts, outage)
         if attempts >= OUTAGE_ATTEMPTS:
             self._finish(job_id, status="failed",
@@ -262,7 +273,7 @@ class Jobs:
             session.execute(update(ReportJob).where(ReportJob.id == job_id).values(stage=stage, percent=percent))
 
     def _run(self, job_id: str) -> None:
-        job = self.get(job_id)
+        job = self._known(job_id)
         outcome = process(self.upload_bytes(job), job.filename, self.llm,
                           lambda stage, percent: self._progress(job_id, stage, percent))
         self._record(job_id, outcome)
@@ -312,7 +323,7 @@ class Jobs:
                 select(func.count()).select_from(ReportJob).where(ReportJob.status == "running"))
         sent = 0
         while sent < room and (job_id := self._claim(dispatch=True)) is not None:
-            job = self.get(job_id)
+            job = self._known(job_id)
             try:
                 self.cluster.send(job.sha256, job.filename, self.upload_bytes(job))
             except Exception:

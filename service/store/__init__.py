@@ -128,7 +128,7 @@ class Store:
     # ------------------------------------------------------------------------------------- writing
     def index(self, report: Report, findings: Iterable[Finding] = (), facts: Iterable[FactLike] = ()) -> IndexResult:
         meta = _metadata(report)
-        rid = meta["report_id"]
+        rid = str(meta["report_id"])
         replaced = bool(self.reports.get(ids=[rid])["ids"])
         self.delete(rid)
         if report.meta.year:  # this very name under an old-style id; another body's records under it stay
@@ -208,7 +208,7 @@ class Store:
             for m, d in zip(metas, distances):
                 best[m["report_id"]] = min(d, best.get(m["report_id"], d))
         out = []
-        for rid in sorted(best, key=best.get):
+        for rid in sorted(best, key=best.__getitem__):
             first = self.section_passages(rid)[:1]
             out += [Passage(p.id, p.text, p.report_id, p.agency, p.year, p.section, best[rid]) for p in first]
             if len(out) == limit:
