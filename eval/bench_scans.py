@@ -28,7 +28,7 @@ from service.ingest import load
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLD_DIRS = [ROOT.parent / "shared" / "gold", ROOT / "eval" / "gold"]
-FLOORS = {"pdf": 1.0, "scan200": 0.995, "scan150": 0.98, "photo": 0.95}
+FLOORS = {"pdf": 1.0, "scan200": 0.995, "scan150": 0.98, "photo_mild": 0.995, "photo_moderate": 0.995, "photo_severe": 0.995}
 TARGETS = {"pdf_s_per_page": 0.3, "scan_s_per_page": 3.0, "peak_rss_mb": 2560}
 
 

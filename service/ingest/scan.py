@@ -40,6 +40,12 @@ class _Crop:
     box: tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
     reading: ocr.Reading | None = None
 
+    @property
+    def read(self) -> ocr.Reading:
+        """The reading, once the page's crops went through the recogniser (`read_pages`)."""
+        assert self.reading is not None
+        return self.reading
+
 
 @dataclass
 class _ScanCell:
@@ -77,7 +83,7 @@ def read_pages(images: list[np.ndarray], source_format: str) -> Document:
     readings = ocr.recognise([_cut(image, crop.box) for (page, image) in pages for crop in page.crops])
     for crop, reading in zip(crops, readings):
         crop.reading = reading
-    if not any(crop.reading.text.strip() for crop in crops):
+    if not any(crop.read.text.strip() for crop in crops):
         raise IngestError("图片中没有识别到文字，请确认上传的是报告的扫描件或照片",
                           f"{len(images)} pages, {len(crops)} crops, no text")
     builder = DocumentBuilder(source_format)
@@ -94,7 +100,7 @@ def straighten(image: np.ndarray) -> np.ndarray:
 
 def _analyse(image: np.ndarray, number: int) -> tuple[_Page, np.ndarray]:
     image = _flatten_light(_to_work_size(_cut_out_sheet(image)))
-    image = _deskew(_turned_sideways(image))
+    image = _unbent(_squared_to_table(_deskew(_turned_sideways(image))))
     page = _layout(image, number)
     if ocr.upside_down([_cut(image, line.box) for line in _sample_lines(page)]) > 0.5:
         image = cv2.rotate(image, cv2.ROTATE_180)
@@ -122,21 +128,61 @@ def _sample_lines(page: _Page, size: int = 12) -> list[_Crop]:
 
 
 def _cut_out_sheet(image: np.ndarray) -> np.ndarray:
-    """A photographed sheet lies on a darker background: find its four corners and warp it flat."""
+    """A photographed sheet lies on a darker background: find its four corners and warp it flat.
+    The sheet is the brighter region (Otsu), or, when a shadow darkens part of it, the outline of
+    the sharp edges around it (Canny): a four-sided, A4-shaped outline clear of the image border."""
     small_scale = 800 / max(image.shape)
-    small = cv2.resize(image, None, fx=small_scale, fy=small_scale, interpolation=cv2.INTER_AREA)
-    _, paper = cv2.threshold(cv2.GaussianBlur(small, (5, 5), 0), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    contours, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    small = cv2.GaussianBlur(cv2.resize(image, None, fx=small_scale, fy=small_scale, interpolation=cv2.INTER_AREA), (5, 5), 0)
+    paper = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
+    edges = cv2.dilate(cv2.Canny(small, 40, 120), np.ones((3, 3), np.uint8))
+    for mask in (paper, edges):
+        corners = _sheet_corners(mask)
+        if corners is not None:
+            return _warp(image, corners / small_scale)
+    return image
+
+
+def _sheet_corners(mask: np.ndarray) -> np.ndarray | None:
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
-        return image
+        return None
     sheet = max(contours, key=cv2.contourArea)
-    share = cv2.contourArea(sheet) / paper.size
-    if not 0.25 < share < 0.9:  # a scan is all sheet; a tiny blob is no sheet
-        return image
-    corners = cv2.approxPolyDP(sheet, 0.02 * cv2.arcLength(sheet, True), True)
-    if len(corners) != 4:
-        return image
-    return _warp(image, corners.reshape(4, 2).astype(np.float32) / small_scale)
+    share = cv2.contourArea(sheet) / mask.size
+    if not 0.25 < share < 0.9 or _touches_border(sheet, mask.shape):
+        return None  # a scan is all sheet, a tiny blob no sheet, and a frame cutting the sheet shows no edge
+    corners = _quadrilateral(sheet)
+    four_sided = cv2.contourArea(cv2.convexHull(sheet)) < 1.05 * cv2.contourArea(corners)
+    return corners if four_sided and _a4_shaped(corners) else None
+
+
+def _a4_shaped(corners: np.ndarray) -> bool:
+    """Reports are printed on A4 (1 : 1.414); a camera's tilt foreshortens that a little."""
+    tl, tr, br, bl = corners
+    width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    ratio = min(width, height) / max(width, height, 1)
+    return 0.6 < ratio < 0.85
+
+
+def _touches_border(contour: np.ndarray, shape: tuple[int, ...], reach: int = 3) -> bool:
+    """A sheet lying on a desk has desk all round it; an outline running along the image's edge
+    for a tenth of its length is the lit part of a sheet that fills the frame."""
+    points = contour.reshape(-1, 2)
+    ends = np.roll(points, -1, axis=0)
+    h, w = shape[:2]
+    along = lambda a, b: (a < reach) & (b < reach)
+    on = (along(points[:, 0], ends[:, 0]) | along(points[:, 1], ends[:, 1])
+          | along(w - 1 - points[:, 0], w - 1 - ends[:, 0]) | along(h - 1 - points[:, 1], h - 1 - ends[:, 1]))
+    lengths = np.linalg.norm(ends - points, axis=1)
+    return bool(lengths[on].sum() > 0.1 * lengths.sum())
+
+
+def _quadrilateral(contour: np.ndarray) -> np.ndarray:
+    """Four corners of a roughly upright four-sided outline, also when its sides bow a little (a
+    bent sheet) or a corner is rounded off: the outline's points extreme along the diagonals."""
+    points = contour.reshape(-1, 2).astype(np.float32)
+    s, d = points.sum(axis=1), np.diff(points, axis=1).ravel()
+    return np.array([points[s.argmin()], points[d.argmin()], points[s.argmax()], points[d.argmax()]], np.float32)
 
 
 def _to_work_size(image: np.ndarray) -> np.ndarray:
@@ -153,8 +199,8 @@ def _warp(image: np.ndarray, corners: np.ndarray) -> np.ndarray:
     tl, br, tr, bl = corners[s.argmin()], corners[s.argmax()], corners[d.argmin()], corners[d.argmax()]
     width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
-    target = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    matrix = cv2.getPerspectiveTransform(np.float32([tl, tr, br, bl]), target)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32)
+    matrix = cv2.getPerspectiveTransform(np.array([tl, tr, br, bl], np.float32), target)
     return cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_CUBIC, borderValue=255)
 
 
@@ -204,14 +250,109 @@ def _wide_blobs(image: np.ndarray) -> int:
 
 
 def _deskew(image: np.ndarray) -> np.ndarray:
-    """The angle (within ±3°) at which rows of ink are sharpest: coarse search, then fine."""
+    """The angle (within ±6°) at which rows of ink are sharpest: coarse search, then fine."""
     small = cv2.resize(image, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
     ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)[1]
-    best = max(np.arange(-3, 3.01, 0.25), key=lambda a: _sharpness(ink, a))
+    best = max(np.arange(-6, 6.01, 0.25), key=lambda a: _sharpness(ink, a))
     best = max(np.arange(best - 0.2, best + 0.21, 0.05), key=lambda a: _sharpness(ink, a))
     if abs(best) < 0.05:
         return image
     return _rotate(image, best)
+
+
+def _squared_to_table(image: np.ndarray) -> np.ndarray:
+    """A photo that cut off the sheet's edges keeps its perspective: the largest table's frame, a
+    rectangle on paper, is then a skewed quadrilateral in the image. Warp the page so that it is a
+    rectangle again (the page is one plane, so the text around the table comes straight too)."""
+    frame = _table_frame(_ink(image))
+    if frame is None:
+        return image
+    tl, tr, br, bl = frame
+    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    origin = (tl + tr + br + bl) / 4 - (width / 2, height / 2)
+    target = np.array([origin, origin + (width, 0), origin + (width, height), origin + (0, height)], np.float32)
+    if np.abs(target - frame).max() < 3:  # a scan's table is already square
+        return image
+    matrix = cv2.getPerspectiveTransform(frame, target)
+    return cv2.warpPerspective(image, matrix, image.shape[::-1], flags=cv2.INTER_LINEAR, borderValue=255)
+
+
+def _table_frame(ink: np.ndarray) -> np.ndarray | None:
+    """Corners (tl, tr, br, bl) of the largest ruled table: the biggest blob of connected ink that
+    spans an inch or more each way clear of the image's edge (a desk's edge reaches it), its
+    outline four-sided (it fills its corners' quadrilateral) with corners near right angles."""
+    joined = cv2.dilate(ink, np.ones((3, 3), np.uint8))  # bridge breaks in faint lines
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    h, w = ink.shape
+    inside = lambda x, y, bw, bh: x > 2 and y > 2 and x + bw < w - 2 and y + bh < h - 2
+    big = [i for i in range(1, count) if min(stats[i, 2], stats[i, 3]) > WORK_DPI and inside(*stats[i, :4])]
+    if not big:
+        return None
+    largest = max(big, key=lambda i: stats[i, cv2.CC_STAT_WIDTH] * stats[i, cv2.CC_STAT_HEIGHT])
+    x, y, bw, bh = stats[largest, :4]
+    blob = (labels[y:y + bh, x:x + bw] == largest).astype(np.uint8)
+    outline = max(cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0], key=cv2.contourArea)
+    corners = _quadrilateral(outline)
+    if cv2.contourArea(cv2.convexHull(outline)) > 1.03 * cv2.contourArea(corners) or not _square_cornered(corners):
+        return None  # not four-sided: ink touching the frame, or no table
+    return corners + np.array([x, y], np.float32)
+
+
+def _square_cornered(corners: np.ndarray, slack: float = 20) -> bool:
+    """Every corner within `slack` degrees of a right angle, as a photographed rectangle's are."""
+    for i in range(4):
+        a, b = corners[i - 1] - corners[i], corners[(i + 1) % 4] - corners[i]
+        cosine = float(a @ b) / max(float(np.linalg.norm(a) * np.linalg.norm(b)), 1e-6)
+        if abs(np.degrees(np.arccos(np.clip(cosine, -1, 1))) - 90) > slack:
+            return False
+    return True
+
+
+def _unbent(image: np.ndarray, band: int = 300, strip: int = 80) -> np.ndarray:
+    """A sheet that does not lie flat bows its rows. Short pieces of horizontal ruling lines show
+    by how much: in bands down the page, each strip across is matched against its neighbour's
+    profile of line pieces, the offsets summed outward from mid-page, and the page remapped so
+    every row runs straight."""
+    h, w = image.shape
+    pieces = cv2.morphologyEx(_ink(image), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (WORK_DPI // 4, 1)))
+    bands = [_strip_offsets(pieces[top:top + band], strip) for top in range(0, h - band // 2, band)]
+    offsets = np.array([b for b in bands if b is not None], np.float32)
+    if offsets.size == 0 or np.abs(offsets).max() < 1.5:
+        return image
+    shift = cv2.resize(offsets, (w, h), interpolation=cv2.INTER_LINEAR)
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(image, xx, yy + shift, cv2.INTER_LINEAR, borderValue=255)
+
+
+def _strip_offsets(pieces: np.ndarray, strip: int, reach: int = 6) -> np.ndarray | None:
+    """How far each strip's line pieces lie below those of the middle strip, smoothed across the
+    band by a cubic; None when the band holds too few ruling lines to tell."""
+    profiles = [pieces[:, x:x + strip].sum(axis=1, dtype=np.float64) for x in range(0, pieces.shape[1] - strip + 1, strip)]
+    enough = [p.sum() > 255 * strip * 2 for p in profiles]  # two lines across the strip
+    if sum(enough) < max(4, len(profiles) // 2):
+        return None
+    middle = len(profiles) // 2
+    offsets = np.zeros(len(profiles))
+    for k in [*range(middle + 1, len(profiles)), *range(middle - 1, -1, -1)]:
+        toward = k - 1 if k > middle else k + 1
+        offsets[k] = offsets[toward] + (_offset(profiles[k], profiles[toward], reach) if enough[k] and enough[toward] else 0)
+    xs = np.flatnonzero(enough)
+    fit = np.polyval(np.polyfit(xs, offsets[xs], min(3, len(xs) - 1)), np.arange(len(profiles)))
+    return fit - fit[middle]
+
+
+def _offset(profile: np.ndarray, reference: np.ndarray, reach: int) -> float:
+    """The shift s (within ±reach, to a tenth of a pixel) that best lays reference(y - s) on profile(y)."""
+    n = len(profile)
+    scores = np.array([profile[max(s, 0):n + min(s, 0)] @ reference[max(-s, 0):n - max(s, 0)]
+                       for s in range(-reach, reach + 1)])
+    best = int(scores.argmax())
+    if 0 < best < len(scores) - 1:  # the peak between samples, by the parabola through three
+        left, mid, right = scores[best - 1:best + 2]
+        bend = left - 2 * mid + right
+        return best - reach + (0.5 * (left - right) / bend if bend else 0.0)
+    return float(best - reach)
 
 
 def _rotate(image: np.ndarray, degrees: float) -> np.ndarray:
@@ -228,11 +369,16 @@ def _sharpness(ink: np.ndarray, degrees: float) -> float:
 
 # ---------------------------------------------------------------------------------------------- tables
 def _rulings(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal and vertical ruling lines: ink runs longer than any character stroke."""
+    """Horizontal and vertical ruling lines: ink runs longer than any character stroke. A faint line
+    loses a few pixels beside a crossing line (the threshold is local), so gaps that short are
+    closed along the line first."""
     long_h = cv2.getStructuringElement(cv2.MORPH_RECT, (WORK_DPI // 2, 1))
     long_v = cv2.getStructuringElement(cv2.MORPH_RECT, (1, WORK_DPI // 5))
-    horizontal = cv2.dilate(cv2.morphologyEx(ink, cv2.MORPH_OPEN, long_h), np.ones((3, 3), np.uint8))
-    vertical = cv2.dilate(cv2.morphologyEx(ink, cv2.MORPH_OPEN, long_v), np.ones((3, 3), np.uint8))
+    along_h, along_v = np.ones((1, 5), np.uint8), np.ones((5, 1), np.uint8)
+    horizontal = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, along_h), cv2.MORPH_OPEN, long_h)
+    vertical = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, along_v), cv2.MORPH_OPEN, long_v)
+    horizontal = cv2.dilate(horizontal, np.ones((3, 3), np.uint8))
+    vertical = cv2.dilate(vertical, np.ones((3, 3), np.uint8))
     return horizontal, vertical
 
 
@@ -382,14 +528,14 @@ def _emit(page: _Page, builder: DocumentBuilder) -> None:
     for _, item in sorted(items, key=lambda entry: entry[0]):
         if isinstance(item, _ScanTable):
             builder.table(_grid(item, page), page=page.number, bbox=_points(item.box))
-        elif item.reading.text and not _page_number(item, page):
-            builder.paragraph(item.reading.text, page=page.number, bbox=_points(item.box),
+        elif item.read.text and not _page_number(item, page):
+            builder.paragraph(item.read.text, page=page.number, bbox=_points(item.box),
                               ocr=_provenance([item]))
 
 
 def _page_number(line: _Crop, page: _Page) -> bool:
     """A page number, also when the recogniser lost a dash of "- 3 -"."""
-    text = line.reading.text
+    text = line.read.text
     bare = text.strip(" -—–－·.")
     return is_page_number(text) or (bare.isdigit() and line.box[1] > page.height * 0.9)
 
@@ -397,7 +543,7 @@ def _page_number(line: _Crop, page: _Page) -> bool:
 def _grid(table: _ScanTable, page: _Page) -> list[list[Cell]]:
     rows: dict[int, list[Cell]] = {}
     for cell in table.cells:
-        read = "".join(line.reading.text for line in cell.lines)
+        read = "".join(line.read.text for line in cell.lines)
         text = ocr_number(read) or read if read else ""
         location = Location(page=page.number, bbox=_points(cell.box), ocr=_provenance(cell.lines))
         rows.setdefault(cell.row, []).append(Cell(text=text, row=cell.row, col=cell.col, rowspan=cell.rowspan,
@@ -408,15 +554,15 @@ def _grid(table: _ScanTable, page: _Page) -> list[list[Cell]]:
 def _provenance(lines: list[_Crop]) -> OcrReading:
     if not lines:
         return OcrReading(text="", confidence=1.0)
-    text = "".join(line.reading.text for line in lines)
+    text = "".join(line.read.text for line in lines)
     alternatives = []
     for i, line in enumerate(lines):  # one line read otherwise, the others as they are
-        before = "".join(x.reading.text for x in lines[:i])
-        after = "".join(x.reading.text for x in lines[i + 1:])
-        alternatives += [before + alt + after for alt in line.reading.alternatives]
-    return OcrReading(text=text, confidence=round(min(line.reading.confidence for line in lines), 4),
+        before = "".join(x.read.text for x in lines[:i])
+        after = "".join(x.read.text for x in lines[i + 1:])
+        alternatives += [before + alt + after for alt in line.read.alternatives]
+    return OcrReading(text=text, confidence=round(min(line.read.confidence for line in lines), 4),
                       alternatives=alternatives)
 
 
 def _points(box) -> tuple[float, float, float, float]:
-    return tuple(round(v * _POINTS_PER_PIXEL, 2) for v in box)  # type: ignore[return-value]
+    return tuple(round(v * _POINTS_PER_PIXEL, 2) for v in box)
