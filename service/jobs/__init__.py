@@ -192,10 +192,10 @@ class Jobs:
     def correct(self, job_id: str, values: dict) -> ReportJob:
         """Store a person's corrections (validated against the template) and check again at once."""
         with self.sessions.begin() as session:
-            assert job is not None  # the route answered 404 for an unknown id
             job = session.get(ReportJob, job_id)
-            assert report is not None  # and 409 for a report not read yet
+            assert job is not None  # the route answered 404 for an unknown id
             report = effective_report(job)
+            assert report is not None  # and 409 for a report not read yet
             merged = {**report.values(), **values}
             report_from_flat({"meta": report.meta.model_dump(), "fields": merged})  # raises FlatInputError
             job.corrections = {**(job.corrections or {}), **values}
