@@ -86,6 +86,15 @@ class Agency:
         return all(place in rest for place in self.places)
 
 
+def known_name(name: str | None, region: str | None) -> str | None:
+    """The name with the places its report prints above it (`Meta.region`: 洪泽区人民政府 whose report is
+    compiled by 淮安市洪泽区人民政府办公室 is 淮安市洪泽区人民政府), when those places extend the name's own."""
+    agency, places = parse_agency(name), parse_agency(region).places
+    if not agency.within(Agency("", places, agency.body)) or len(places) <= len(agency.places):
+        return name
+    return "".join(places) + agency.body
+
+
 def parse_agency(name: str | None) -> Agency:
     cleaned = re.sub(r"\s+", "", name or "")
     places, at = [], 0

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from service.agency import bodies
+from service.agency import bodies, known_name
 from service.check.crossyear import check_cross_year
 from service.jobs.task import OUTAGE, LLMOutage, process
 from service.registry import registry
@@ -251,8 +251,9 @@ def write_tables(out: Path, apart: Collection[str] = ()) -> None:
 
 
 def _agency(record: dict) -> str | None:
-    """The agency of a report read, None for a file that failed."""
-    return (record["report"] or {}).get("meta", {}).get("agency") if record["status"] == "done" else None
+    """Who a report read is by (its agency, with the places it prints above it), None for a file that failed."""
+    meta = (record["report"] or {}).get("meta", {})
+    return known_name(meta.get("agency"), meta.get("region")) if record["status"] == "done" else None
 
 
 def _agency_year(record: dict, body_of: dict[str, str]) -> tuple[str, int] | None:

@@ -39,6 +39,9 @@ class Meta(BaseModel):
 
 
 class UnplacedRow(BaseModel):
+    # The places above the agency its report prints for it when its name leaves them out (洪泽区人民政府,
+    # 本报告由淮安市洪泽区人民政府办公室…编制 → 淮安市洪泽区): which body it is (service/agency.known_name).
+    region: str | None = None
     """A row with numbers that no rule could place; the LLM chain's work list."""
 
     table: str | None

@@ -11,14 +11,15 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from service.agency import bodies, parse_agency
+from service.agency import bodies, known_name, parse_agency
 from service.api import create_app
 from service.batch import RESULTS, write_tables
 from service.check import check
+from service.pipeline import extract_bytes
 from service.report import Report, report_from_flat
 from service.settings import Settings
 from service.store import open_store, report_id
-from tests.conftest import gold_report_dirs, load_gold, source_path
+from tests.conftest import app_of, gold_report_dirs, load_gold, source_path
 
 GOLD = {d.name: d for d in gold_report_dirs()}
 HONGZE_2023, HONGZE_2024 = GOLD["huaian-hongze-district-2023"], GOLD["huaian-hongze-district-2024"]
@@ -65,6 +66,17 @@ def test_a_short_name_joins_only_the_one_body_it_fits() -> None:
     assert kept["鼓楼区人民政府"] == kept["鼓楼区政府"] == "鼓楼区政府"  # a split keeps the name in every spelling
 
 
+def test_the_places_a_report_prints_above_its_body_are_read() -> None:
+    """洪泽区人民政府's report says 本报告由淮安市洪泽区人民政府办公室…编制: it is 淮安市's 洪泽区."""
+    read = {d.name: extract_bytes(source_path(d).read_bytes(), "r.txt").meta for d in (HONGZE_2023, HONGZE_2024)}
+    assert (read[HONGZE_2023.name].agency, read[HONGZE_2023.name].region) == ("洪泽区人民政府", "淮安市洪泽区")
+    assert read[HONGZE_2024.name].region is None  # its name gives every place already
+    other = source_path(HONGZE_2023).read_text("utf-8").replace("洪泽区人民政府", "盱眙县人民政府", 1)
+    assert extract_bytes(other.encode(), "r.txt").meta.region is None  # the compiling office is another place's
+    assert known_name("洪泽区人民政府", "淮安市洪泽区") == "淮安市洪泽区人民政府"
+    assert known_name("徐州市洪泽区人民政府", "淮安市洪泽区") == "徐州市洪泽区人民政府"
+
+
 # ------------------------------------------------------------------------------------------ the store
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
@@ -101,6 +113,16 @@ def test_the_store_finds_only_the_bodys_own_past_reports(store) -> None:
         assert not [h for h in store.past_reports(renamed(HONGZE_2024, "淮安市洪泽区人民政府")) if h.own]
     finally:
         store.apart = frozenset()
+
+
+def test_a_report_that_prints_its_parent_places_is_stored_as_that_body(store) -> None:
+    xuyi = renamed(HONGZE_2023, "盱眙县人民政府", 2022)
+    xuyi.meta.region = "淮安市盱眙县"  # 本报告由淮安市盱眙县人民政府办公室…编制
+    store.index(xuyi, [])
+    store.index(renamed(HONGZE_2023, "宿迁市盱眙县人民政府", 2022), [])  # a homonym the short name would also fit
+    assert report_id(xuyi) == "淮安市盱眙县政府-2022"
+    later = store.past_reports(renamed(HONGZE_2024, "淮安市盱眙县人民政府", 2023))
+    assert [(h.agency, h.year) for h in later if h.own] == [("盱眙县人民政府", 2022)]
 
 
 def test_a_store_written_with_old_ids_is_replaced_by_the_same_name_only(store, tmp_path) -> None:
@@ -146,6 +168,8 @@ def test_batch_pairs_one_body_across_years_and_never_two(tmp_path) -> None:
     short = {"gulou-2023": renamed(HONGZE_2023, "鼓楼区人民政府"), "nanjing-2024": renamed(later, GULOU[0], 2024)}
     assert _crossyear(tmp_path / "c", short) == {"nanjing-2024"}  # one known body fits the short name
     assert _crossyear(tmp_path / "d", {**short, "fuzhou-2024": renamed(later, GULOU[1], 2024)}) == set()
+    short["gulou-2023"].meta.region = "南京市鼓楼区"  # as its report prints it
+    assert _crossyear(tmp_path / "e", {**short, "fuzhou-2024": renamed(later, GULOU[1], 2024)}) == {"nanjing-2024"}
 
 
 # ------------------------------------------------------------------------------------------ the service
@@ -171,25 +195,29 @@ def test_the_service_pairs_one_body_lists_the_names_joined_and_a_split_holds(tmp
                "office-2024": _upload(client, "d.txt", named(text_2024, "淮安市洪泽区人民政府", "淮安市金湖县人民政府办公室")),
                "nanjing-2024": _upload(client, "e.txt", named(text_2024, "淮安市洪泽区人民政府", GULOU[0])),
                "fuzhou-2023": _upload(client, "f.txt", named(text_2023, "洪泽区人民政府", GULOU[1])),
-               "gulou-2023": _upload(client, "g.txt", named(text_2023, "洪泽区人民政府", "鼓楼区人民政府"))}
+               "gulou-2023": _upload(client, "g.txt", named(text_2023, "洪泽区人民政府", "鼓楼区人民政府")),
+               "homonym-2023": _upload(client, "h.txt", named(text_2023, "洪泽区人民政府", "徐州市洪泽区人民政府"))}
         _wait(client, list(ids.values()))
-        jobs = client.app.state.jobs
+        jobs = app_of(client).state.jobs
         previous = lambda name: getattr(jobs.previous_year(jobs.get(ids[name])), "id", None)
+        # 洪泽区人民政府 2023 would fit 淮安市 and 徐州市洪泽区; its report says it is compiled by 淮安市洪泽区's office
         assert previous("hongze-2024") == ids["hongze-2023"] and previous("office-2024") == ids["office-2023"]
         assert previous("nanjing-2024") is None  # 鼓楼区人民政府 2023 fits 南京市 and 福州市: no guess
         listed = {b["name"]: b for b in client.get("/api/agencies").json()["agencies"]}
-        assert [n["name"] for n in listed["淮安市洪泽区人民政府"]["names"]] == ["淮安市洪泽区人民政府", "洪泽区人民政府"]
+        assert [(r["year"], r["agency"]) for n in listed["淮安市洪泽区人民政府"]["names"] for r in n["reports"]] == [
+            (2023, "洪泽区人民政府"), (2024, "淮安市洪泽区人民政府")]
+        assert [n["name"] for n in listed["淮安市金湖县人民政府办公室"]["names"]] == ["淮安市金湖县人民政府办公室", "金湖县政府办"]
         assert len(listed[GULOU[0]]["names"]) == len(listed[GULOU[1]]["names"]) == 1
         assert sorted(listed["鼓楼区人民政府"]["could_be"]) == sorted(GULOU[:2])
 
-        split = client.put("/api/agencies/apart", json={"name": "洪泽区人民政府"})
-        assert split.status_code == 200 and {b["name"]: b["apart"] for b in split.json()["agencies"]}["洪泽区人民政府"]
-        assert previous("hongze-2024") is None
+        split = client.put("/api/agencies/apart", json={"name": "金湖县政府办"})
+        assert split.status_code == 200 and {b["name"]: b["apart"] for b in split.json()["agencies"]}["金湖县政府办"]
+        assert previous("office-2024") is None
         with TestClient(create_app(Settings(data_dir=tmp_path))) as again:  # the split is stored
-            assert again.app.state.jobs.previous_year(jobs.get(ids["hongze-2024"])) is None
-        joined = client.delete("/api/agencies/apart", params={"name": "洪泽区人民政府"})
-        assert joined.status_code == 200 and previous("hongze-2024") == ids["hongze-2023"]
+            assert app_of(again).state.jobs.previous_year(jobs.get(ids["office-2024"])) is None
+        joined = client.delete("/api/agencies/apart", params={"name": "金湖县政府办"})
+        assert joined.status_code == 200 and previous("office-2024") == ids["office-2023"]
 
         unknown = client.put("/api/agencies/apart", json={"name": "无此机关"})
         assert unknown.status_code == 404 and "无此机关" in unknown.json()["detail"]
-        assert client.delete("/api/agencies/apart", params={"name": "洪泽区人民政府"}).status_code == 404
+        assert client.delete("/api/agencies/apart", params={"name": "金湖县政府办"}).status_code == 404

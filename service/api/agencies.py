@@ -13,10 +13,11 @@ from service.jobs.bodies import Body
 class NamedReport(BaseModel):
     id: str
     year: int | None
+    agency: str = Field(description="报告中印出的机关名称（可能缺少上级地名）")
 
 
 class AgencyName(BaseModel):
-    name: str = Field(description="报告中的机关名称")
+    name: str = Field(description="报告所属机关的名称：印出的名称，报告自己写明上级地名时补全（如“本报告由淮安市洪泽区人民政府办公室…编制”）")
     reports: list[NamedReport]
 
 
@@ -33,12 +34,12 @@ class AgencyList(BaseModel):
 
 
 class ApartName(BaseModel):
-    name: str = Field(min_length=1, max_length=255, description="要单独列出的机关名称，与报告中的写法一致")
+    name: str = Field(min_length=1, max_length=255, description="要单独列出的机关名称，与 GET /api/agencies 列出的 name 一致")
 
 
 def agency_list(found: Iterable[Body]) -> dict:
     return {"agencies": [
         {"key": body.key, "name": body.name, "apart": body.apart, "could_be": body.could_be,
-         "names": [{"name": name, "reports": [{"id": job_id, "year": year} for job_id, year in reports]}
+         "names": [{"name": name, "reports": [{"id": r.id, "year": r.year, "agency": r.agency} for r in reports]}
                    for name, reports in body.names.items()]}
         for body in found]}

@@ -9,6 +9,7 @@ from service.extract.meta import (
     find_agency,
     find_title,
     find_year,
+    issuer_region,
 )
 from service.extract.sections import find_headings, section_texts
 from service.extract.tables import TableReader
@@ -34,9 +35,10 @@ def extract(document: Document) -> Report:
     if not reader.fields and len(headings) < 2:
         raise NotAReportError(NotAReportError.message)
     fields = {key: reader.fields[key] for key in template.keys if key in reader.fields}
+    agency = find_agency(title) or agency_in_opening(document)
     return Report(
-        meta=Meta(year=year, agency=find_agency(title) or agency_in_opening(document), template=template.id,
-                  title=title),
+        meta=Meta(year=year, agency=agency, template=template.id, title=title,
+                  region=issuer_region(agency, document)),
         fields=fields,
         sections=section_texts(document, headings, _tables_end(reader)),
         missing=[key for key in template.keys if key not in reader.fields],

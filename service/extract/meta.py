@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from service.agency import known_name, parse_agency
 from service.document import Document
 from service.extract.sections import Heading, unit_texts
 from service.registry import Template, registry
@@ -22,6 +23,7 @@ _OPENING = 600  # characters of the report's opening searched for the body that 
 _PUBLISHES = re.compile(r"(?:现|特)?(?:予以)?公布(?P<agency>[^，,。；;、《》“”]{2,30}?)(?:19|20)\d{2}\s*年度?政府信息公开工作年度报告")
 _BODY_END = r"(?:人民政府办公室|人民政府|办公室|办公厅|局|委员会|委|办|中心|街道办事处|办事处|镇|乡|厅|院|署)"
 _YEAR_THEN_BODY = re.compile(rf"(?:^|\n)\s*(?:19|20)\d{{2}}\s*年度?\s*[,，]\s*(?P<agency>[\u4e00-\u9fff]{{2,24}}?{_BODY_END})")
+_COMPILED_BY = re.compile(r"本报告由(?P<body>[\u4e00-\u9fff]{2,30}?)(?:根据|依据|按照|负责|编制)")
 _NOISE = re.compile(r"^[\s《“\"'【\[（(]+|[\s》”\"'】\]）)]+$")
 
 
@@ -92,6 +94,14 @@ def agency_in_opening(document: Document) -> str | None:
         if match := pattern.search(opening):
             return match.group("agency")
     return None
+
+
+def issuer_region(agency: str | None, document: Document) -> str | None:
+    """The places of the office that says it compiled the report (本报告由淮安市洪泽区人民政府办公室根据…编制),
+    when they extend the agency's own name: the body's parent places, printed by the report itself."""
+    match = _COMPILED_BY.search(re.sub(r"\s+", "", halfwidth(document.text[:_OPENING])))
+    region = parse_agency(match.group("body")).region if match else None
+    return region if known_name(agency, region) != agency else None
 
 
 def find_agency(title: str | None) -> str | None:

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from service.check import check
-from service.jobs.bodies import Body, listing, previous_report, reports_sharing_stem
+from service.jobs.bodies import Body, is_named, listing, previous_report, reports_sharing_stem
 from service.jobs.db import AgencyApart, ReportJob, connect
 from service.jobs.task import LLMOutage, process
 from service.jobs.uploads import Upload, store
@@ -177,8 +177,7 @@ class Jobs:
         bears the name (apart) or it is not kept apart (joining again)."""
         with self.sessions.begin() as session:
             kept = session.get(AgencyApart, name)
-            named = session.scalar(select(ReportJob.id).where(ReportJob.agency == name).limit(1))
-            if (named if apart else kept) is None:
+            if not (is_named(session, name) if apart else kept):
                 return False
             if apart:
                 session.merge(AgencyApart(name=name))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Iterable, Protocol
 from urllib.parse import urlparse
 
-from service.agency import bodies, parse_agency
+from service.agency import Agency, bodies, known_name, parse_agency
 from service.check import Finding
 from service.report import Report, report_from_flat
 from service.store.chunks import chunk
@@ -85,9 +85,14 @@ class IndexResult:
     replaced: bool
 
 
+def _known(report: Report) -> Agency:
+    """Who the report is by: its agency with the places the report prints above it (service/agency.py)."""
+    return parse_agency(known_name(report.meta.agency, report.meta.region))
+
+
 def report_id(report: Report) -> str:
     """Agency key and year; a content hash when either is unknown."""
-    key = parse_agency(report.meta.agency).key
+    key = _known(report).key
     if key and report.meta.year:
         return f"{key}-{report.meta.year}"
     flat = json.dumps(report.flat(), ensure_ascii=False, sort_keys=True)
@@ -102,8 +107,9 @@ def _legacy_id(report: Report) -> str:
 
 
 def _metadata(report: Report) -> dict[str, str | int]:
-    agency = parse_agency(report.meta.agency)
-    return {"report_id": report_id(report), "agency": agency.name, "agency_key": agency.key, "stem": agency.stem,
+    agency = _known(report)  # "agency" is the name as printed, the rest is of the body it is known to be
+    return {"report_id": report_id(report), "agency": parse_agency(report.meta.agency).name, "known": agency.name,
+            "agency_key": agency.key, "stem": agency.stem,
             "region": agency.region, "level": agency.level, "kind": agency.kind,
             "year": report.meta.year or 0, "template": report.meta.template or ""}
 
@@ -176,11 +182,11 @@ class Store:
     def own_keys(self, report: Report) -> set[str]:
         """The agency keys of the report's own body: among every stored name that shares its stem, those
         `agency.bodies` joins to it (a short name joins only when one known body fits it)."""
-        agency = parse_agency(report.meta.agency)
+        agency = _known(report)
         if not agency.name:
             return set()
         stored = self.reports.get(where={"stem": agency.stem}, include=["metadatas"])["metadatas"]
-        body_of = bodies({m["agency"] for m in stored} | {agency.name}, self.apart)
+        body_of = bodies({m["known"] for m in stored} | {agency.name}, self.apart)
         return {parse_agency(name).key for name, body in body_of.items() if body == body_of[agency.name]}
 
     def stored_report(self, rid: str) -> Report | None:
