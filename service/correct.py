@@ -61,10 +61,13 @@ def _fits(suggestion: Suggestion, report: Report, template: Template) -> bool:
 
 
 def _nearly_read(field: FieldValue | None, value) -> bool:
-    """The cell was read by OCR and one of its alternative readings is this value."""
+    """The cell was read by OCR and one of its alternative readings is this value, or OCR could not
+    read it at all (then the identities alone, when one repair restores them all, give its value)."""
     reading = field.provenance.location.ocr if field and field.provenance else None
     if field is None or field.method != "ocr" or reading is None:
         return False
+    if field.unread:
+        return True
     return any(parse_cell(ocr_number(alt) or alt).value == value for alt in reading.alternatives)
 
 

@@ -19,6 +19,7 @@ class OcrReading(BaseModel):
     text: str
     confidence: float  # the least sure character's probability
     alternatives: list[str] = Field(default_factory=list)  # readings it nearly chose, likeliest first
+    unread: bool = False  # there is ink, but the recogniser read nothing in it
 
 
 class Location(BaseModel):

@@ -19,14 +19,16 @@ _SPACES = re.compile(r"\s+")
 class CellValue:
     ok: bool  # the cell holds a number or a blank mark
     value: int | float | None = None
+    unread: bool = False  # a value cell of a page image that OCR could not read
 
     @property
     def blank(self) -> bool:
-        return self.ok and self.value is None
+        return self.ok and self.value is None and not self.unread
 
 
 NOT_A_VALUE = CellValue(ok=False)
 BLANK = CellValue(ok=True)
+UNREAD = CellValue(ok=True, unread=True)
 
 
 def parse_cell(text: str) -> CellValue:

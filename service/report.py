@@ -29,6 +29,9 @@ class FieldValue(BaseModel):
     method: Method = "rule"
     confidence: float = 1.0
     provenance: Provenance | None = None
+    # A cell of a page image that OCR could not read: no value yet, its image region in provenance,
+    # for the checker to suggest a value and a person to confirm it.
+    unread: bool = False
 
 
 class Meta(BaseModel):
@@ -36,12 +39,12 @@ class Meta(BaseModel):
     agency: str | None = None
     template: str | None = None
     title: str | None = None
-
-
-class UnplacedRow(BaseModel):
     # The places above the agency its report prints for it when its name leaves them out (洪泽区人民政府,
     # 本报告由淮安市洪泽区人民政府办公室…编制 → 淮安市洪泽区): which body it is (service/agency.known_name).
     region: str | None = None
+
+
+class UnplacedRow(BaseModel):
     """A row with numbers that no rule could place; the LLM chain's work list."""
 
     table: str | None

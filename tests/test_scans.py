@@ -19,8 +19,10 @@ from PIL import Image
 
 from eval import modalities
 from service import pipeline
+from service.check import check
 from service.correct import correct_ocr
-from service.document import Location, OcrReading
+from service.document import Cell, Document, Location, OcrReading, Table
+from service.extract import extract
 from service.ingest import load, ocr
 from service.numbers import ocr_number
 from service.report import FieldValue, Meta, Provenance, Report
@@ -104,6 +106,59 @@ def test_checker_guided_correction_leaves_what_the_recogniser_did_not_doubt(samp
     key = "t3.granted.natural_person"
     report = correct_ocr(_ocr_report({**values, key: 1286}, {key: ["1285"]}))  # no reading restores it
     assert report.fields[key].value == 1286 and report.fields[key].method == "ocr"
+
+
+def _unread(report: Report, key: str) -> Report:
+    """The report with OCR having seen ink in `key`'s cell and read nothing."""
+    cell = FieldValue(value=None, method="ocr", confidence=0.0, unread=True,
+                      provenance=Provenance(raw="", location=Location(page=2, bbox=(90.0, 300.0, 120.0, 315.0),
+                                                              ocr=OcrReading(text="", confidence=0.0, unread=True))))
+    return report.model_copy(update={"fields": {**report.fields, key: cell}})
+
+
+def test_a_cell_ocr_could_not_read_is_reported_and_filled_from_the_identities_alone(sample_gold) -> None:
+    values = _consistent_2021_values(sample_gold)
+    key = "t3.granted.natural_person"  # 1288: its row's total and its column's sums fix it
+    report = _unread(_ocr_report(values, {}), key)
+    findings = [f for f in check(report) if f.rule == "ocr.unread"]
+    assert [f.fields for f in findings] == [[key]] and "予以公开" in findings[0].message
+    assert not any(f.rule == "blank.cells" and key in f.fields for f in check(report))
+    mended = correct_ocr(report)
+    assert mended.fields[key].value == 1288 and mended.fields[key].method == "ocr+check"
+    assert not mended.fields[key].unread and provenance(mended.fields[key]).location.bbox == (90.0, 300.0, 120.0, 315.0)
+
+
+def test_two_unread_cells_of_table_3_are_each_fixed_by_their_own_row_and_column(sample_gold) -> None:
+    values = _consistent_2021_values(sample_gold)
+    keys = ("t3.granted.natural_person", "t3.granted.commercial")  # 1288 and 21
+    mended = correct_ocr(_unread(_unread(_ocr_report(values, {}), keys[0]), keys[1]))
+    assert [mended.fields[k].value for k in keys] == [1288, 21]
+    assert not any(f.rule == "ocr.unread" for f in check(mended))
+
+
+def test_two_unread_cells_that_only_their_sum_fixes_stay_unread_for_a_person(sample_gold) -> None:
+    values = _consistent_2021_values(sample_gold)
+    keys = ("t4.review.upheld", "t4.review.corrected")  # 72 and 64: many pairs make the group's total
+    mended = correct_ocr(_unread(_unread(_ocr_report(values, {}), keys[0]), keys[1]))
+    assert all(mended.fields[k].unread and mended.fields[k].value is None for k in keys)
+    assert [f.fields for f in check(mended) if f.rule == "ocr.unread"] == [list(keys)]
+
+
+def test_an_ocr_row_keeps_a_cell_it_could_not_read_in_its_place() -> None:
+    """Ink read as nothing, and marks that are no number after the row's first number, are value
+    cells that could not be read: the row keeps its seven columns and those cells are marked."""
+    def cell(text: str, col: int, unread: bool = False) -> Cell:
+        reading = OcrReading(text=text, confidence=0.0 if unread else 0.97, unread=unread)
+        return Cell(text=text, row=0, col=col, location=Location(page=1, bbox=(col * 40.0, 0, col * 40.0 + 30, 12), ocr=reading))
+    row = [cell("（一）予以公开", 0), cell("1288", 1), cell("", 2, unread=True), cell("0", 3), cell("0", 4),
+           cell(":;", 5), cell("3", 6), cell("1362", 7)]
+    header = [cell("三、本年度办理结果", 0)]
+    document = Document(text="", blocks=[Table(rows=[header, row])], source_format="image")
+    report = extract(document)
+    got = {k.rsplit(".", 1)[1]: f for k, f in report.fields.items() if k.startswith("t3.granted.")}
+    assert got["natural_person"].value == 1288 and got["total"].value == 1362
+    assert got["commercial"].unread and got["legal_services"].unread and got["commercial"].value is None
+    assert provenance(got["commercial"]).location.bbox == (80.0, 0, 110.0, 12) and got["commercial"].confidence == 0
 
 
 # ---------------------------------------------------------------------------------------------- bad input

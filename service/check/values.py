@@ -25,8 +25,8 @@ def plausible_bound(agency: str | None, table: str) -> int:
 
 
 def check_values(report: Report, template: Template) -> list[Finding]:
-    return [*_missing(report, template), *_blanks(report, template), *_impossible(report, template),
-            *_implausible(report, template)]
+    return [*_missing(report, template), *_unread(report, template), *_blanks(report, template),
+            *_impossible(report, template), *_implausible(report, template)]
 
 
 def _by_table(keys, template: Template) -> dict[str, list[str]]:
@@ -51,8 +51,18 @@ def _missing(report: Report, template: Template) -> list[Finding]:
     return findings
 
 
+def _unread(report: Report, template: Template) -> list[Finding]:
+    """Cells of a page image OCR could not read: a value is missing that the table printed."""
+    unread = _by_table([k for k, f in report.fields.items() if f.unread and k in template.fields], template)
+    return [Finding(rule="ocr.unread", severity="warning", fields=keys,
+                    message=f"{TABLE_NAMES[table]}有 {len(keys)} 个单元格未能从图像中识别，请对照原图填写："
+                            + "、".join(template.fields[k].short for k in keys[:6]) + (" 等" if len(keys) > 6 else ""))
+            for table, keys in unread.items()]
+
+
 def _blanks(report: Report, template: Template) -> list[Finding]:
-    blank = _by_table([k for k, f in report.fields.items() if f.value is None and k in template.fields], template)
+    blank = _by_table([k for k, f in report.fields.items() if f.value is None and not f.unread
+                       and k in template.fields], template)
     return [Finding(rule="blank.cells", severity="info", fields=keys,
                     message=f"{TABLE_NAMES[table]}有 {len(keys)} 个空白单元格，没有数量时应填 0")
             for table, keys in blank.items()]

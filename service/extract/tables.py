@@ -15,7 +15,7 @@ from service.document import Cell, Document, Paragraph
 from service.extract import stream
 from service.extract.sections import heading_of
 from service.ingest.furniture import is_page_number
-from service.numbers import BLANK, CellValue, fit_values, parse_cell
+from service.numbers import BLANK, UNREAD, CellValue, fit_values, parse_cell
 from service.registry import TABLES, Label, Registry, Template, labels, registry
 from service.report import FieldValue, Provenance, UnplacedRow
 from service.textnorm import normalize_label
@@ -24,6 +24,7 @@ _SECTION_TABLE = {"proactive": "t2", "requests": "t3", "review_litigation": "t4"
 _SURE = 0.85  # a label match at least this good may move the reader into another table
 _FALLBACK_CONFIDENCE = 0.6  # a row placed by its position between two recognised rows
 _DIGIT = re.compile(r"[0-9０-９]")
+_CJK = re.compile(r"[\u4e00-\u9fff]")  # words, as a row label prints them
 _MAX_LABEL_PIECES = 8  # a label wrapped over at most this many lines or spaced-out pieces
 
 
@@ -43,11 +44,22 @@ class _Row:
 
 
 def _split(cells: list[Cell]) -> _Row:
-    """Label cells are the texts before the numbers; values are every cell after the last label."""
+    """Label cells are the texts before the numbers; values are every cell after the last label.
+    In a page image, a cell OCR left empty though it holds ink, or read as marks that are neither
+    a number nor words after a number (labels come first in every row of the template), is a
+    value that could not be read."""
     parsed = [parse_cell(c.text) for c in cells]
+    numbers = [p.ok and not p.blank for p in parsed]
+    parsed = [UNREAD if _unread(c, p, any(numbers[:i])) else p for i, (c, p) in enumerate(zip(cells, parsed))]
     last_label = max((i for i, p in enumerate(parsed) if not p.ok), default=-1)
     row_labels = [c for c, p in zip(cells[: last_label + 1], parsed) if not p.ok]
     return _Row(row_labels, list(zip(cells[last_label + 1:], parsed[last_label + 1:])))
+
+
+def _unread(cell: Cell, parsed: CellValue, after_a_number: bool) -> bool:
+    reading = cell.location.ocr
+    garbled = after_a_number and not parsed.ok and not _CJK.search(cell.text)
+    return reading is not None and (reading.unread or garbled)
 
 
 @dataclass
@@ -444,8 +456,8 @@ class TableReader:
             return
         ocr = cell.location.ocr  # a cell read from a page image is only as sure as its reading
         self.fields[key] = FieldValue(
-            value=value.value, method="ocr" if ocr else "rule",
-            confidence=min(confidence, ocr.confidence) if ocr else confidence,
+            value=value.value, method="ocr" if ocr else "rule", unread=value.unread,
+            confidence=0.0 if value.unread else min(confidence, ocr.confidence) if ocr else confidence,
             provenance=Provenance(location=cell.location, raw=cell.text, label=label, grid=self.grids.get(id(cell))),
         )
 

@@ -561,7 +561,7 @@ def _provenance(lines: list[_Crop]) -> OcrReading:
         after = "".join(x.read.text for x in lines[i + 1:])
         alternatives += [before + alt + after for alt in line.read.alternatives]
     return OcrReading(text=text, confidence=round(min(line.read.confidence for line in lines), 4),
-                      alternatives=alternatives)
+                      alternatives=alternatives, unread=not text.strip())
 
 
 def _points(box) -> tuple[float, float, float, float]:
