@@ -450,11 +450,11 @@ def batch_command(
                                 help="本地进程数；设置 NIANBAO_BROKER_URL 时由 Celery worker 处理，此项不用"),
     resume: bool = typer.Option(False, "--resume", help="中断后继续：跳过输出目录中已有结果的文件（按内容哈希）"),
     out: Path = typer.Option(Path("batch-results"), "--out", help="输出目录：results.jsonl、fields.csv、findings.csv"),
+    apart: list[str] = typer.Option([], "--apart", help="单独列出的机关名称：不与名称相近的机关合并作跨年度比对（可重复）"),
 ) -> None:
     """批量处理成千上万份报告：本机多进程，或设置 NIANBAO_BROKER_URL 时交给 Celery 集群。内容相同的文件只处理一次。"""
     from service import batch
 
-    apart: list[str] = typer.Option([], "--apart", help="单独列出的机关名称：不与名称相近的机关合并作跨年度比对（可重复）"),
     if workers < 1:
         fail("--workers 须为正整数")
     files = report_files(paths)

@@ -100,3 +100,12 @@ def test_existing_results_need_resume(tmp_path) -> None:
     assert batch(str(tmp_path / "in"), "--out", str(tmp_path / "out")).returncode == 0
     done = batch(str(tmp_path / "in"), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and "--resume" in done.stderr
+
+
+def test_apart_is_an_option_of_the_command(tmp_path) -> None:
+    """`--apart` is one of batch's options (mypy found it once left in the function's body, where it was
+    a tuple holding Typer's OptionInfo: no such option, and every batch ended in a TypeError)."""
+    write_reports(tmp_path / "in", distinct_reports(2))
+    done = batch(str(tmp_path / "in"), "--workers", "1", "--out", str(tmp_path / "out"), "--apart", "洪泽区人民政府")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "findings.csv").exists()
