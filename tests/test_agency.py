@@ -125,19 +125,26 @@ def test_a_report_that_prints_its_parent_places_is_stored_as_that_body(store) ->
     assert [(h.agency, h.year) for h in later if h.own] == [("盱眙县人民政府", 2022)]
 
 
-def test_a_store_written_with_old_ids_is_replaced_by_the_same_name_only(store, tmp_path) -> None:
-    """Records under an id of the old key (innermost place + body, shared by every 鼓楼区人民政府) are
-    replaced when the same name is indexed again; another body's under that id stay."""
-    old = renamed(HONGZE_2023, "宿州市鼓楼区人民政府", 2021)
-    other = renamed(HONGZE_2023, "南通市鼓楼区人民政府", 2021)
-    meta = {"report_id": "鼓楼区政府-2021", "year": 2021, "stem": "鼓楼区政府"}
-    store.reports.add(ids=["鼓楼区政府-2021", "legacy-other"], documents=["a", "b"],
-                      metadatas=[{**meta, "agency": old.meta.agency}, {**meta, "agency": other.meta.agency}])
-    store.index(old, [])
-    left = store.reports.get(where={"report_id": "鼓楼区政府-2021"}, include=["metadatas"])
-    assert [m["agency"] for m in left["metadatas"]] == ["南通市鼓楼区人民政府"]
-    store.delete("鼓楼区政府-2021")
-    store.delete(report_id(old))
+def _old_record(store, name: str, year: int) -> str:
+    """A record as stores wrote it before whole-hierarchy keys: id and key of the innermost place and body."""
+    key = parse_agency(name).places[-1] + "政府"
+    store.reports.add(ids=[f"{key}-{year}"], documents=[name], metadatas=[
+        {"report_id": f"{key}-{year}", "agency": name, "agency_key": key, "year": year, "template": "2021"}])
+    return f"{key}-{year}"
+
+
+def test_a_store_written_with_old_ids(store) -> None:
+    """An older store's records are still a body's own, a short name too, and are replaced by a report of
+    that very name only, never by another body's that had the same old id."""
+    _old_record(store, "泉山区人民政府", 2020)
+    later = store.past_reports(renamed(HONGZE_2024, "徐州市泉山区人民政府", 2021))
+    assert [(h.agency, h.year) for h in later if h.own] == [("泉山区人民政府", 2020)]
+    old_id = _old_record(store, "南通市云龙区人民政府", 2021)
+    other, same = (renamed(HONGZE_2023, name, 2021) for name in ("徐州市云龙区人民政府", "南通市云龙区人民政府"))
+    store.index(other, [])
+    assert store.reports.get(ids=[old_id])["ids"] == [old_id]
+    store.index(same, [])
+    assert store.reports.get(ids=[old_id])["ids"] == [] and store.reports.get(ids=[report_id(same)])["ids"]
 
 
 # ------------------------------------------------------------------------------------------ the batch

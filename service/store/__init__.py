@@ -99,11 +99,20 @@ def report_id(report: Report) -> str:
     return "report-" + hashlib.sha256(flat.encode()).hexdigest()[:16]
 
 
-def _legacy_id(report: Report) -> str:
-    """The id stores written before whole-hierarchy keys gave a report: innermost place and body only."""
-    agency = parse_agency(report.meta.agency)
+def _legacy_key(name: str | None) -> str:
+    """The agency key of stores written before whole-hierarchy keys: innermost place and body only."""
+    agency = parse_agency(name)
     innermost = agency.places[-1] if agency.places else ""
-    return f"{(innermost + agency.body).replace('人民政府', '政府')}-{report.meta.year}"
+    return (innermost + agency.body).replace("人民政府", "政府")
+
+
+def _legacy_id(report: Report) -> str:
+    return f"{_legacy_key(report.meta.agency)}-{report.meta.year}"
+
+
+def _known_key(meta: dict) -> str:
+    """The key of the body a stored record is known to be; a record of an older store has its name only."""
+    return parse_agency(meta.get("known", meta["agency"])).key
 
 
 def _metadata(report: Report) -> dict[str, str | int]:
@@ -175,18 +184,20 @@ class Store:
         found = self.reports.query(query_texts=[_profile(report)], n_results=min(_CANDIDATES, total), where=where,
                                    include=["metadatas", "distances"])
         own_keys = self.own_keys(report)
-        hits = [PastReport(m["report_id"], m["agency"], m["year"], d, own=m.get("agency_key") in own_keys)
+        hits = [PastReport(m["report_id"], m["agency"], m["year"], d, own=_known_key(m) in own_keys)
                 for m, d in zip(found["metadatas"][0], found["distances"][0]) if m["report_id"] != report_id(report)]
         return sorted(hits, key=lambda h: (not h.own, -h.year if h.own else 0, h.distance))[:limit]
 
     def own_keys(self, report: Report) -> set[str]:
-        """The agency keys of the report's own body: among every stored name that shares its stem, those
-        `agency.bodies` joins to it (a short name joins only when one known body fits it)."""
+        """The agency keys of the report's own body: among every stored name that shares its stem (or, written
+        by an older store, its old key), those `agency.bodies` joins to it (a short name joins only when one
+        known body fits it)."""
         agency = _known(report)
         if not agency.name:
             return set()
-        stored = self.reports.get(where={"stem": agency.stem}, include=["metadatas"])["metadatas"]
-        body_of = bodies({m["known"] for m in stored} | {agency.name}, self.apart)
+        where = {"$or": [{"stem": agency.stem}, {"agency_key": _legacy_key(report.meta.agency)}]}
+        stored = self.reports.get(where=where, include=["metadatas"])["metadatas"]
+        body_of = bodies({m.get("known", m["agency"]) for m in stored} | {agency.name}, self.apart)
         return {parse_agency(name).key for name, body in body_of.items() if body == body_of[agency.name]}
 
     def stored_report(self, rid: str) -> Report | None:
