@@ -133,7 +133,7 @@ def test_review_a_report_in_the_browser(browser, server, tmp_path) -> None:
 
     # upload through the file picker; the row follows the job until it is done
     page.set_input_files(".dropzone input[type=file]", str(SEED))
-    expect(page.locator(".upload-status")).to_contain_text("已提交 1 份报告", timeout=30_000)
+    expect(page.locator(".upload-status")).to_contain_text("已提交 1 份新报告", timeout=30_000)
     expect(page.locator("tr.report-row.status-done")).to_have_count(1, timeout=60_000)
     expect(page.locator("tr.report-row .badge.sev-error")).to_be_visible()
     page.screenshot(path=tmp_path / "1-list.png", full_page=True)
@@ -507,10 +507,11 @@ def test_an_auditing_office_uploads_thirty_reports_at_once(browser, server, scan
     # a failed row: retried, then deleted
     failed = page.locator("tr.report-row", has_text="会议纪要.txt")
     expect(failed.locator(".status.failed")).to_contain_text("未识别到政府信息公开工作年度报告")
-    failed.locator("button.retry").click()
+    with page.expect_response(lambda response: response.url.endswith("/retry")) as retried:
+        failed.locator("button.retry").click()
+    assert retried.value.status == 202 and retried.value.json()["status"] == "queued"
     expect(page.locator("#notice")).to_contain_text("已重新排队")
-    expect(failed.locator(".status.running")).to_be_visible()
-    expect(failed.locator(".status.failed")).to_be_visible(timeout=120_000)
+    expect(failed.locator(".status.failed")).to_be_visible(timeout=120_000)  # read again: still no report
     failed.locator("button.delete").click()
     expect(page.locator("tr.report-row")).to_have_count(30)
 
@@ -518,6 +519,7 @@ def test_an_auditing_office_uploads_thirty_reports_at_once(browser, server, scan
     page.set_input_files(".dropzone input[type=file]", files=[t for t in texts if t["name"].startswith(SHANGHAI)])
     duplicate = page.locator(".upload-outcomes .outcome.duplicate")
     expect(duplicate).to_contain_text("已存在")
+    expect(page.locator(".upload-status")).to_have_text("没有新的报告")
     duplicate.get_by_role("link", name="查看已有报告").click()
     expect(page).to_have_url(re.compile(f"#/report/{report_id}$"))
     expect(page.locator("td.cell[data-key]")).to_have_count(198)
@@ -533,6 +535,7 @@ def test_an_auditing_office_uploads_thirty_reports_at_once(browser, server, scan
     scroller.evaluate("box => { box.scrollLeft = box.scrollWidth; }")
     assert scroller.evaluate("box => box.scrollLeft") > 200
     assert agency.bounding_box()["x"] == before
+    scroller.evaluate("box => { box.scrollLeft = 0; }")
     _shot(page, "grid", 800)
     _shot(page, "grid", 1400)
 

@@ -47,7 +47,7 @@ export function formatTime(iso) {
 
 export const SEVERITY = {error: '错误', warning: '警告', info: '提示'};
 const STATUS = {queued: '排队中', running: '处理中', done: '已完成', failed: '失败'};
-const STAGE = {queued: '排队等待', ingest: '读取文件', extract: '抽取表格', check: '检查数据', done: '完成', failed: '失败'};
+const STAGE = {ingest: '读取文件', extract: '抽取表格', check: '检查数据', done: '完成', failed: '失败'};
 
 /** Finding counts by severity as three small badges. */
 export function countBadges(counts) {
@@ -63,9 +63,9 @@ export function readingLabel(report) {
   return READING[report.reading] ?? STATUS.done;
 }
 
-/** Which tables were not read whole, e.g. "未读出表三（0/182）：…". */
+/** Which tables were not read whole, e.g. "表三 读出 0/182：…". */
 export function shortfall(report) {
-  return (report.incomplete ?? []).map((t) => `${t.read ? '部分读出' : '未读出'}${t.name}（${t.read}/${t.expected}）：${t.reason}`).join('\n');
+  return (report.incomplete ?? []).map((t) => `${t.name} 读出 ${t.read}/${t.expected}：${t.reason}`).join('\n');
 }
 
 /** A report's status: a progress bar while it is queued or running, else a word (and the error). */
@@ -75,7 +75,7 @@ export function statusView(report) {
     return h('span', {class: `status done reading-${report.reading}`, title: shortfall(report) || null}, readingLabel(report));
   }
   if (status === 'failed') return h('span', {class: 'status failed'}, `${STATUS.failed}：${error ?? '未知原因'}`);
+  const stage = progress?.stage === 'queued' ? '' : ` · ${STAGE[progress?.stage] ?? progress?.stage ?? ''} ${progress?.percent ?? 0}%`;
   return h('span', {class: 'status running'},
-    h('progress', {max: 100, value: progress?.percent ?? 0}),
-    h('span', {class: 'stage'}, `${STATUS[status] ?? status} · ${STAGE[progress?.stage] ?? progress?.stage ?? ''} ${progress?.percent ?? 0}%`));
+    h('progress', {max: 100, value: progress?.percent ?? 0}), h('span', {class: 'stage'}, `${STATUS[status] ?? status}${stage}`));
 }

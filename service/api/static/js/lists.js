@@ -49,7 +49,8 @@ export function uploadZone(onUploaded) {
         status.textContent = `正在上传 ${files.length} 个文件… ${bar.value}%`;
       });
       bar.value = 100;
-      status.textContent = `已提交 ${answer.ids.length} 份报告，正在后台处理`;
+      const fresh = answer.files.filter((f) => f.outcome === 'accepted').length;
+      status.textContent = fresh ? `已提交 ${fresh} 份新报告，正在后台处理` : '没有新的报告';
       outcomes.replaceChildren(outcomeList(answer.files));
       onUploaded(answer.ids);
     } catch (error) {
@@ -122,28 +123,39 @@ function select(name, label, options, value, onChange) {
     options.map(([k, text]) => h('option', {value: k, selected: k === value}, text))));
 }
 
-/** Filters, selection count and the bulk export; `view` holds the state, `onChange` redraws. */
-export function toolbar(reports, view, onChange, onExport) {
+/** The filters, made once per visit of the list so that typing is never interrupted by the refreshes;
+ *  `setYears` offers the years read so far. */
+export function filterBar(view, onChange) {
   const set = (name) => (value) => {
     view.filters[name] = value;
     onChange();
   };
-  const years = [...new Set(reports.map((r) => r.year).filter(Boolean))].sort();
+  const year = select('year', '年度', [['', '全部年度']], view.filters.year, set('year'));
   const agency = h('input', {type: 'search', name: 'agency', value: view.filters.agency, placeholder: '机关或文件名',
     'aria-label': '按机关筛选', oninput: (e) => set('agency')(e.target.value.trim())});
-  return h('div', {class: 'toolbar'},
-    h('div', {class: 'filters'},
-      select('status', '状态', Object.entries(STATES).map(([k, [text]]) => [k, text]), view.filters.status, set('status')),
-      select('errors', '错误', COUNTS, view.filters.errors, set('errors')),
-      select('warnings', '警告', COUNTS, view.filters.warnings, set('warnings')),
-      select('year', '年度', [['', '全部年度'], ...years.map((y) => [String(y), `${y} 年度`])], view.filters.year, set('year')),
-      h('label', {class: 'filter'}, '机关', agency)),
-    h('div', {class: 'bulk'},
-      h('span', {class: 'selected-count'}, `已选 ${view.selected.size} 份`),
-      ['csv', 'xlsx', 'zip'].map((format) => h('button', {
-        type: 'button', class: 'bulk-export', 'data-format': format, disabled: !view.selected.size,
-        onclick: () => onExport(format),
-      }, format === 'zip' ? '导出 JSON（zip）' : `导出 ${format.toUpperCase()}`))));
+  const bar = h('div', {class: 'filters'},
+    select('status', '状态', Object.entries(STATES).map(([k, [text]]) => [k, text]), view.filters.status, set('status')),
+    select('errors', '错误', COUNTS, view.filters.errors, set('errors')),
+    select('warnings', '警告', COUNTS, view.filters.warnings, set('warnings')),
+    year, h('label', {class: 'filter'}, '机关', agency));
+  let offered = '';
+  bar.setYears = (years) => {
+    if (years.join() === offered) return;
+    offered = years.join();
+    year.querySelector('select').replaceChildren(...[['', '全部年度'], ...years.map((y) => [String(y), `${y} 年度`])]
+      .map(([k, text]) => h('option', {value: k, selected: k === view.filters.year}, text)));
+  };
+  return bar;
+}
+
+/** How many reports are selected, and their export. */
+export function bulkBar(view, onExport) {
+  return h('div', {class: 'bulk'},
+    h('span', {class: 'selected-count'}, `已选 ${view.selected.size} 份`),
+    ['csv', 'xlsx', 'zip'].map((format) => h('button', {
+      type: 'button', class: 'bulk-export', 'data-format': format, disabled: !view.selected.size,
+      onclick: () => onExport(format),
+    }, format === 'zip' ? '导出 JSON（zip）' : `导出 ${format.toUpperCase()}`)));
 }
 
 // ------------------------------------------------------------------ the list
@@ -175,7 +187,7 @@ function reportRow(report, view, actions) {
     tabindex: 0, onclick: open, onkeydown: (e) => e.key === 'Enter' && open(e)},
   h('td', {class: 'pick'}, box),
   h('td', {class: 'file'}, h('a', {href: reportHref(report.id)}, report.filename)),
-  h('td', {}, report.agency ?? '—'),
+  h('td', {class: 'agency'}, report.agency ?? '—'),
   h('td', {}, report.year ?? '—'),
   h('td', {class: 'status-cell'}, statusView(report),
     report.status === 'failed' ? h('span', {class: 'row-actions'},
@@ -209,9 +221,13 @@ function batchEntry(report) {
     report.crossyear.map((f) => h('li', {}, h('span', {class: 'tag'}, '跨年度'), f.message))) : null);
 }
 
-/** Reports grouped by agency (rows, the column fixed while years scroll) and year (columns). */
-export function batchTable(reports) {
-  if (!reports.length) return h('p', {class: 'empty'}, '没有符合条件的报告。');
+/** Reports read, grouped by agency (rows, the column fixed while years scroll) and year (columns);
+ *  the ones still being read are only counted (their agency and year are not known yet). */
+export function batchTable(all) {
+  const reports = all.filter((r) => !unfinished(r));
+  const waiting = all.length - reports.length;
+  const pending = waiting ? h('p', {class: 'in-progress'}, `另有 ${waiting} 份报告正在处理，读出机关和年度后列入下表。`) : null;
+  if (!reports.length) return [pending, h('p', {class: 'empty'}, '没有符合条件的报告。')];
   const unknown = '（未识别机关）';
   const agencies = [...new Set(reports.map((r) => r.agency ?? unknown))].sort((a, b) => a.localeCompare(b, 'zh-CN'));
   const years = [...new Set(reports.map((r) => r.year ?? null))].sort((a, b) => (a ?? 1e9) - (b ?? 1e9));
@@ -222,6 +238,7 @@ export function batchTable(reports) {
   return [
     h('p', {class: 'summary'}, `${agencies.length} 个机关，${reports.length} 份报告，跨年度问题 ${crossyear} 条。`,
       '跨年度检查把每份报告与同一机关上一年度的报告对照。'),
+    pending,
     h('div', {class: 'table-scroll batch-scroll'}, h('table', {class: 'batch'}, h('thead', {}, head), h('tbody', {}, rows))),
   ];
 }

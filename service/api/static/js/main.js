@@ -4,13 +4,13 @@
 
 import {api, download} from './api.js';
 import {fill, h, notify} from './dom.js';
-import {batchTable, reportsTable, toolbar, uploadZone, visible} from './lists.js';
+import {batchTable, bulkBar, filterBar, reportsTable, uploadZone, visible} from './lists.js';
 import {ReportView} from './report.js';
 
 const POLL = 1000;
 const app = document.getElementById('app');
 const state = {
-  layout: null, view: null, zone: null, list: null, reports: [], timer: null,
+  layout: null, view: null, zone: null, list: null, filters: null, reports: [], timer: null,
   listView: {filters: {status: '', errors: '', warnings: '', agency: '', year: ''},
     sort: {key: 'created', dir: -1}, selected: new Set()},
 };
@@ -68,30 +68,33 @@ async function exportSelected(format) {
   }
 }
 
-/** The list or the batch grid from the last fetch, with the filters, sort and selection kept. */
+/** The list or the batch grid from the last fetch, with the filters, sort, selection and scroll kept. */
 function draw() {
   const batch = currentRoute().name === 'batch';
   const view = state.listView;
   const known = new Set(state.reports.map((r) => r.id));
   for (const id of view.selected) if (!known.has(id)) view.selected.delete(id);
   const shown = visible(state.reports, view);
-  const focused = state.list.contains(document.activeElement) ? document.activeElement.getAttribute('name') : null;
-  const title = `${batch ? '按机关和年度' : '报告列表'}（${shown.length === state.reports.length ? state.reports.length : `${shown.length}/${state.reports.length}`}）`;
-  const scrolled = state.list.querySelector('.table-scroll');
+  const total = state.reports.length;
+  state.filters.setYears([...new Set(state.reports.map((r) => r.year).filter(Boolean))].sort());
+  const {title, bulk, body} = state.list;
+  const scrolled = body.querySelector('.table-scroll');
   const at = scrolled && [scrolled.scrollLeft, scrolled.scrollTop];
-  fill(state.list, h('h2', {}, title), toolbar(state.reports, view, draw, exportSelected),
-    batch ? batchTable(shown) : reportsTable(shown, view, actions, draw));
-  const again = state.list.querySelector('.table-scroll');  // a person scrolling the grid keeps their place
+  fill(title, `${batch ? '按机关和年度' : '报告列表'}（${shown.length === total ? total : `${shown.length}/${total}`}）`);
+  fill(bulk, bulkBar(view, exportSelected));
+  fill(body, batch ? batchTable(shown) : reportsTable(shown, view, actions, draw));
+  const again = body.querySelector('.table-scroll');  // a person scrolling the grid keeps their place
   if (at && again) [again.scrollLeft, again.scrollTop] = at;
-  const control = focused && state.list.querySelector(`.toolbar [name="${focused}"]`);
-  control?.focus();
-  if (control?.type === 'search') control.setSelectionRange(control.value.length, control.value.length);
 }
 
+/** The list panel: its title, the filters (made once: typing is never interrupted by a refresh),
+ *  the selection's export, and the table or grid. */
 async function showList() {
   state.zone ??= uploadZone(() => refresh().catch(showError));
-  state.list = h('section', {class: 'panel list-panel'});
-  fill(app, state.zone, state.list);
+  state.filters = filterBar(state.listView, draw);
+  state.list = {title: h('h2', {}), bulk: h('div', {class: 'bulk-box'}), body: h('div', {})};
+  fill(app, state.zone, h('section', {class: 'panel list-panel'}, state.list.title,
+    h('div', {class: 'toolbar'}, state.filters, state.list.bulk), state.list.body));
   await refresh();
 }
 

@@ -77,7 +77,7 @@ export class ReportView {
     };
     const {head, tables, notes, draft, cell, findings} = this.parts;
     fill(this.root, head, legend(), h('div', {class: 'report-body'},
-      h('div', {class: 'report-main'}, tables, notes, draft), h('aside', {class: 'report-side'}, cell, findings)));
+      h('div', {class: 'report-main'}, tables, notes), h('aside', {class: 'report-side'}, cell, findings), draft));
     this.bindTables(tables);
     this.refresh();
   }
@@ -115,7 +115,7 @@ export class ReportView {
         h('span', {}, `模板：${this.layout.templates[meta.template]?.label ?? '未识别'}`),
         h('span', {}, `文件：${d.filename}`), countBadges(d.findings_count)),
       d.reading !== 'complete' ? h('p', {class: `reading-banner ${d.reading}`, role: 'status'},
-        h('strong', {}, readingLabel(d)), `：${shortfall(d).replaceAll('\n', '；')}`) : null,
+        h('strong', {}, readingLabel(d)), ` · ${shortfall(d).replaceAll('\n', '；')}`) : null,
       h('div', {class: 'exports'}, exports));
   }
 
