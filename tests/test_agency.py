@@ -228,3 +228,18 @@ def test_the_service_pairs_one_body_lists_the_names_joined_and_a_split_holds(tmp
         unknown = client.put("/api/agencies/apart", json={"name": "无此机关"})
         assert unknown.status_code == 404 and "无此机关" in unknown.json()["detail"]
         assert client.delete("/api/agencies/apart", params={"name": "金湖县政府办"}).status_code == 404
+
+
+def test_a_report_read_before_last_years_is_checked_again_when_that_arrives(tmp_path) -> None:
+    """Uploaded in any order: the 2024 report gets its cross-year findings once the 2023 one is read."""
+    later = GOLD["pingtan-experimental-zone-2024-relayout"]
+    text_2024 = source_path(later).read_text("utf-8").replace("平潭综合实验区", "淮安市涟水县人民政府", 1)
+    text_2023 = source_path(HONGZE_2023).read_text("utf-8").replace("洪泽区人民政府", "涟水县人民政府", 1)
+    crossyear = lambda job_id: [f["rule"] for f in client.get(f"/api/reports/{job_id}").json()["findings"]
+                                if f["rule"].startswith("crossyear.")]
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        first = _upload(client, "2024.txt", text_2024)
+        _wait(client, [first])
+        assert crossyear(first) == []
+        _wait(client, [_upload(client, "2023.txt", text_2023)])
+        assert crossyear(first)

@@ -25,7 +25,14 @@ from pathlib import Path
 from sqlalchemy import func, select, update
 
 from service.check import check
-from service.jobs.bodies import Body, is_named, listing, previous_report, reports_sharing_stem
+from service.jobs.bodies import (
+    Body,
+    is_named,
+    known,
+    listing,
+    previous_report,
+    reports_sharing_stem,
+)
 from service.jobs.db import AgencyApart, ReportJob, connect
 from service.jobs.task import LLMOutage, process
 from service.jobs.uploads import Upload, store
@@ -297,6 +304,11 @@ class Jobs:
             stored.findings = self._findings(stored, session)  # with last year's report, which only this store knows
             stored.attempts = outcome.get("attempts", stored.attempts)
             stored.status, stored.stage, stored.percent, stored.error = "done", "done", 100, None
+            session.flush()
+            named = known(stored)
+            for other in reports_sharing_stem(session, named) if named else ():
+                if other.id != job_id:  # read before this one, which may be its last year's (or join its body)
+                    other.findings = self._findings(other, session)
 
     def _finish(self, job_id: str, status: str, error: str) -> None:
         with self.sessions.begin() as session:
