@@ -79,7 +79,8 @@ class Agency:
     def within(self, other: Agency) -> bool:
         """Whether this name may be `other`'s body named with fewer places: the same stem, and each of
         its places among `other`'s in order (洪泽区 within 淮安市洪泽区; 南京市鼓楼区 never within 福州市鼓楼区).
-        A name with no place at all is within nothing but itself: 统计局 says nothing of whose."""
+        A name with no place at all is within nothing (统计局 says nothing of whose; only the same name, by
+        its key, is that body)."""
         if self.stem != other.stem or not self.places:
             return False
         rest = iter(other.places)
