@@ -166,7 +166,7 @@ _HEAD = ("inputs", "fields", "non-zero cells", "calls / report (median · max)",
 def markdown(figures: dict) -> str:
     lines = ["| configuration | " + " | ".join(_HEAD) + " |", "|---" * (len(_HEAD) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(_cells(s)) + " |" for name, s in figures["configurations"].items()]
-    lines += ["", "| inputs | configuration | " + " | ".join(_HEAD) + " |", "|---" * (len(_HEAD) + 2) + "|"]
+    lines += ["", "| input group | configuration | " + " | ".join(_HEAD) + " |", "|---" * (len(_HEAD) + 2) + "|"]
     lines += [f"| {group} | {name} | " + " | ".join(_cells(s)) + " |"
               for group, by_name in figures["by_group"].items() for name, s in by_name.items() if s["inputs"]]
     return "\n".join(lines) + "\n"
