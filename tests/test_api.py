@@ -268,6 +268,13 @@ def test_a_correction_is_undone(client, city) -> None:
 
 def test_times_carry_their_offset_and_reading_is_told(client, city) -> None:
     assert city["created"].endswith("+00:00") and city["reading"] == "complete" and city["incomplete"] == []
+    cut = "\n".join(source_path(BEILUN).read_text("utf-8").splitlines()[:90]).encode()  # table 2 only
+    (report_id,) = upload(client, files=[("files", ("cut.txt", cut))])
+    partial = wait(client, report_id)
+    assert partial["reading"] == "partial" and [t["table"] for t in partial["incomplete"]] == ["t3", "t4"]
+    book = load_workbook(io.BytesIO(client.get(f"/api/reports/{report_id}/export", params={"format": "xlsx"}).content))
+    assert [row[0] for row in book["读出情况"].values] == ["reading", "表三", "表四"]
+    assert book["读出情况"]["B1"].value == "部分读出"
 
 
 def test_many_reports_export_as_one_row_each(client, city) -> None:

@@ -120,6 +120,11 @@ def to_xlsx(job: ReportJob) -> bytes:
     sheet.append(list(_COLUMNS))
     for row in _field_rows(job):
         sheet.append(row)
+    state = book.create_sheet("读出情况")
+    head = summary(job)
+    state.append(["reading", READING[head["reading"]] if head["reading"] else _STATUS[job.status]])
+    for table in head["incomplete"]:
+        state.append([table["name"], f"读出 {table['read']}/{table['expected']}：{table['reason']}"])
     findings = book.create_sheet("检查结果")
     findings.append(["rule", "severity", "message", "fields", "suggestion"])
     for f in job.findings or []:
