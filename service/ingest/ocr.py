@@ -226,11 +226,11 @@ def recognise(crops: list[np.ndarray]) -> list[Reading]:
     batches = _batches(crops)[::-1]  # widest first, so that no core is left with a long one at the end
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:  # onnxruntime releases the GIL
         readings = list(pool.map(lambda chosen: _read_batch(model, [crops[i] for i in chosen]), batches))
-    out: list[Reading | None] = [None] * len(crops)
+    out: dict[int, Reading] = {}
     for chosen, read in zip(batches, readings):
         for i, reading in zip(chosen, read):
             out[i] = reading
-    return out  # type: ignore[return-value]
+    return [out[i] for i in range(len(crops))]  # every crop is in one batch
 
 
 def _read_batch(model, crops: list[np.ndarray]) -> list[Reading]:
