@@ -365,7 +365,7 @@ def _shaken(image: np.ndarray, length: float, rng: np.random.Generator, cv2) -> 
     kernel = np.zeros((size, size), np.float32)
     angle = rng.uniform(0, np.pi)
     centre = size // 2
-    end = (np.cos(angle) * length, np.sin(angle) * length)
+    end = (np.cos(angle) * length / 2, np.sin(angle) * length / 2)  # the smear runs `length` end to end
     cv2.line(kernel, (round(centre - end[0]), round(centre - end[1])), (round(centre + end[0]), round(centre + end[1])), 1.0)
     return cv2.filter2D(image, -1, kernel / kernel.sum())
 

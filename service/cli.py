@@ -234,7 +234,7 @@ def baseline_llm():
 @app.command("eval")
 def eval_command(
     gold_dirs: list[Path] = typer.Argument(..., help="gold 目录：含若干 <id>/gold.json 与 source.*"),
-    modalities: str = typer.Option("source,text,html,docx", help="输入形态，逗号分隔：source,text,tsv,lines,html,docx,pdf,scan200,scan150,photo，及扁平文本 flat_<形态>（flat 表示全部扁平文本形态）"),
+    modalities: str = typer.Option("source,text,html,docx", help="输入形态，逗号分隔：source,text,tsv,lines,html,docx,pdf,scan200,scan150,photo_mild,photo_moderate,photo_severe，及扁平文本 flat_<形态>（flat 表示全部扁平文本形态）"),
     out: Path | None = typer.Option(None, "--out", help="输出目录：写入 report.json、report.md、report.html"),
     against: Path | None = typer.Option(None, "--against", help="上一次的 report.json：准确率下降时退出码为 1"),
     mutation_count: int = typer.Option(200, "--mutations", help="每份 gold 报告的检查器变异数（0 不运行）"),

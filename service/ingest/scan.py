@@ -109,7 +109,7 @@ def _analyse(image: np.ndarray, number: int) -> tuple[_Page, np.ndarray]:
 
 
 def _layout(image: np.ndarray, number: int) -> _Page:
-    ink = _ink(image)
+    ink = _off_the_edge(_ink(image))
     horizontal, vertical = _rulings(ink)
     specks = _specks(ink & ~(horizontal | vertical))
     ink[specks > 0] = 0
@@ -118,6 +118,18 @@ def _layout(image: np.ndarray, number: int) -> _Page:
     page.tables = [_table(box, horizontal, vertical, ink) for box in _table_boxes(horizontal, vertical)]
     page.lines = _text_lines(ink, [t.box for t in page.tables], horizontal | vertical)
     return page
+
+
+def _off_the_edge(ink: np.ndarray) -> np.ndarray:
+    """Ink without the blobs that touch the image's edge: the sheet's own edge, a strip of desk or
+    shadow left by the warp. Print keeps a margin, so none of it is text or ruling."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    h, w = ink.shape
+    x, y, bw, bh = stats[:, 0], stats[:, 1], stats[:, 2], stats[:, 3]
+    edge = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
+    edge[0] = False
+    ink[edge[labels]] = 0
+    return ink
 
 
 def _sample_lines(page: _Page, size: int = 12) -> list[_Crop]:
@@ -136,13 +148,13 @@ def _cut_out_sheet(image: np.ndarray) -> np.ndarray:
     paper = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1]
     edges = cv2.dilate(cv2.Canny(small, 40, 120), np.ones((3, 3), np.uint8))
     for mask in (paper, edges):
-        corners = _sheet_corners(mask)
+        corners = _sheet_corners(mask, small)
         if corners is not None:
             return _warp(image, corners / small_scale)
     return image
 
 
-def _sheet_corners(mask: np.ndarray) -> np.ndarray | None:
+def _sheet_corners(mask: np.ndarray, small: np.ndarray) -> np.ndarray | None:
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
@@ -152,7 +164,17 @@ def _sheet_corners(mask: np.ndarray) -> np.ndarray | None:
         return None  # a scan is all sheet, a tiny blob no sheet, and a frame cutting the sheet shows no edge
     corners = _quadrilateral(sheet)
     four_sided = cv2.contourArea(cv2.convexHull(sheet)) < 1.05 * cv2.contourArea(corners)
-    return corners if four_sided and _a4_shaped(corners) else None
+    return corners if four_sided and _a4_shaped(corners) and _on_a_desk(sheet, small) else None
+
+
+def _on_a_desk(outline: np.ndarray, small: np.ndarray, band: int = 9) -> bool:
+    """Darker all round just outside the outline than just inside: a sheet on a desk, not a
+    table's frame on white paper."""
+    filled = cv2.drawContours(np.zeros(small.shape, np.uint8), [outline], -1, 255, cv2.FILLED)
+    kernel = np.ones((band, band), np.uint8)
+    outside = cv2.dilate(filled, kernel) > filled
+    inside = filled > cv2.erode(filled, kernel)
+    return bool(np.median(small[outside]) < np.median(small[inside]) - 25)
 
 
 def _a4_shaped(corners: np.ndarray) -> bool:
@@ -374,12 +396,26 @@ def _rulings(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     closed along the line first."""
     long_h = cv2.getStructuringElement(cv2.MORPH_RECT, (WORK_DPI // 2, 1))
     long_v = cv2.getStructuringElement(cv2.MORPH_RECT, (1, WORK_DPI // 5))
-    along_h, along_v = np.ones((1, 5), np.uint8), np.ones((5, 1), np.uint8)
+    along_h, along_v = np.ones((1, 5), np.uint8), np.ones((3, 1), np.uint8)  # text lines lie closer than words
     horizontal = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, along_h), cv2.MORPH_OPEN, long_h)
     vertical = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, along_v), cv2.MORPH_OPEN, long_v)
     horizontal = cv2.dilate(horizontal, np.ones((3, 3), np.uint8))
-    vertical = cv2.dilate(vertical, np.ones((3, 3), np.uint8))
+    vertical = _spanning(cv2.dilate(vertical, np.ones((3, 3), np.uint8)), horizontal)
     return horizontal, vertical
+
+
+def _spanning(vertical: np.ndarray, horizontal: np.ndarray, reach: int = 6) -> np.ndarray:
+    """Vertical pieces that run from one horizontal line to another (a ruling between two rows), or
+    from one for half an inch (a table cut open by a page break). A large character's long stroke
+    (十, 目 at 12 pt, smeared by the camera) touches no line."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
+    keep = np.zeros(count, bool)
+    for i in range(1, count):
+        x, y, w, h = stats[i, :4]
+        touches = lambda row: bool(horizontal[max(row - reach, 0):row + reach + 1, x:x + w].any())
+        ends = touches(y) + touches(y + h - 1)
+        keep[i] = ends == 2 or (ends == 1 and h >= WORK_DPI // 2)
+    return np.where(keep[labels], vertical, 0).astype(np.uint8)
 
 
 def _table_boxes(horizontal: np.ndarray, vertical: np.ndarray) -> list[tuple[int, int, int, int]]:
