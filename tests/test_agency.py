@@ -235,9 +235,9 @@ def test_a_report_read_before_last_years_is_checked_again_when_that_arrives(tmp_
     later = GOLD["pingtan-experimental-zone-2024-relayout"]
     text_2024 = source_path(later).read_text("utf-8").replace("平潭综合实验区", "淮安市涟水县人民政府", 1)
     text_2023 = source_path(HONGZE_2023).read_text("utf-8").replace("洪泽区人民政府", "涟水县人民政府", 1)
-    crossyear = lambda job_id: [f["rule"] for f in client.get(f"/api/reports/{job_id}").json()["findings"]
-                                if f["rule"].startswith("crossyear.")]
     with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        crossyear = lambda job_id: [f["rule"] for f in client.get(f"/api/reports/{job_id}").json()["findings"]
+                                    if f["rule"].startswith("crossyear.")]
         first = _upload(client, "2024.txt", text_2024)
         _wait(client, [first])
         assert crossyear(first) == []

@@ -412,7 +412,7 @@ def _spanning(vertical: np.ndarray, horizontal: np.ndarray, reach: int = 6) -> n
     keep = np.zeros(count, bool)
     for i in range(1, count):
         x, y, w, h = stats[i, :4]
-        touches = lambda row: bool(horizontal[max(row - reach, 0):row + reach + 1, x:x + w].any())
+        touches = lambda row: bool(horizontal[max(row - reach, 0):row + reach + 1, x:x + w].any())  # noqa: B023 (called here)
         ends = touches(y) + touches(y + h - 1)
         keep[i] = ends == 2 or (ends == 1 and h >= WORK_DPI // 2)
     return np.where(keep[labels], vertical, 0).astype(np.uint8)
