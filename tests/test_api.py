@@ -260,6 +260,8 @@ def test_a_correction_is_undone(client, city) -> None:
     changed = client.patch(f"/api/reports/{city['id']}/fields", json={"fields": {key: extracted + 5}}).json()
     assert changed["provenance"][key]["method"] == "manual" and changed["extracted"][key] == extracted
     assert changed["findings"] != before["findings"]
+    listed = next(r for r in client.get("/api/reports").json()["reports"] if r["id"] == city["id"])
+    assert listed["findings_count"] == changed["findings_count"] != before["findings_count"]  # the list's summary made again
     undone = client.delete(f"/api/reports/{city['id']}/fields/{key}").json()
     assert undone["fields"][key] == extracted and undone["provenance"][key]["method"] == "rule"
     assert key not in undone["corrections"] and undone["findings"] == before["findings"]

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from contextlib import asynccontextmanager
+from datetime import datetime
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote
@@ -259,10 +260,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                   else settings.max_upload_bytes)))
         return await run_in_threadpool(_queue, read)
 
+    summaries: dict[str, tuple[datetime, dict]] = {}  # report id → (its row's last change, its summary)
+
     @api.get("/reports", response_model=ReportList)
     def list_reports(agency: str | None = None, year: int | None = Query(None, ge=1, le=9999),
                      status: str | None = None) -> dict:
-        return {"reports": [views.summary(job) for job in jobs.list(agency, year, status)]}
+        """Every report's summary, oldest first. The page asks every second while reports are processed,
+        so a summary is made again only for a report whose row changed since it was last made."""
+        versions = jobs.versions(agency, year, status)
+        stale = [job_id for job_id, updated in versions if summaries.get(job_id, (None, None))[0] != updated]
+        for job in jobs.many(stale):
+            summaries[job.id] = (job.updated, views.summary(job))
+        return {"reports": [summaries[job_id][1] for job_id, _ in versions if job_id in summaries]}
 
     @api.get("/reports/{report_id}", response_model=ReportDetail)
     def get_report(report_id: str) -> dict:
@@ -338,6 +347,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         job_or_404(report_id)
         if not jobs.delete(report_id):
             raise HTTPException(409, detail="报告正在处理，处理完成后才能删除")
+        summaries.pop(report_id, None)
         return Response(status_code=204)
 
     @api.post("/reports/{report_id}/retry", status_code=202, response_model=ReportSummary)

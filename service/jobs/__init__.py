@@ -14,12 +14,12 @@ again); Celery retries it the same way (service/jobs/cluster.py).
 
 from __future__ import annotations
 
-import builtins
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, select, update
@@ -157,8 +157,11 @@ class Jobs:
         assert job is not None, job_id
         return job
 
-    def list(self, agency: str | None = None, year: int | None = None, status: str | None = None) -> list[ReportJob]:
-        query = select(ReportJob).order_by(ReportJob.created)
+    def versions(self, agency: str | None = None, year: int | None = None,
+                 status: str | None = None) -> list[tuple[str, datetime]]:
+        """(id, when last changed) of the jobs, oldest first: enough to tell whose summary changed,
+        without reading any report."""
+        query = select(ReportJob.id, ReportJob.updated).order_by(ReportJob.created)
         if agency:
             query = query.where(ReportJob.agency.contains(agency))
         if year:
@@ -166,7 +169,11 @@ class Jobs:
         if status:
             query = query.where(ReportJob.status == status)
         with self.sessions() as session:
-            return list(session.scalars(query))
+            return [(job_id, updated) for job_id, updated in session.execute(query)]
+
+    def many(self, job_ids: list[str]) -> list[ReportJob]:
+        with self.sessions() as session:
+            return list(session.scalars(select(ReportJob).where(ReportJob.id.in_(job_ids))))
 
     def previous_year(self, job: ReportJob) -> ReportJob | None:
         """Last year's report of the same body, if it was uploaded too (service/jobs/bodies.py)."""
@@ -220,7 +227,7 @@ class Jobs:
         with self.sessions.begin() as session:
             session.get(ReportJob, job_id).draft = draft
 
-    def _findings(self, job: ReportJob, session) -> builtins.list[dict]:  # `list` is a method here
+    def _findings(self, job: ReportJob, session) -> list[dict]:
         previous = previous_report(session, job)
         before = effective_report(previous) if previous else None
         report = effective_report(job)
