@@ -205,8 +205,9 @@ export class ReportView {
     const reading = location.ocr;
     const image = h('img', {class: 'scan-crop', alt: `第 ${location.page} 页上的单元格图像`});
     fill(box, h('p', {class: 'source-head'}, '扫描原图', h('span', {class: 'page'}, `第 ${location.page} 页`)),
-      h('div', {class: 'scan-pair'}, h('figure', {}, image, h('figcaption', {}, '原图')),
-        h('div', {class: 'ocr-reading'}, h('p', {class: 'ocr-text'}, reading.text || '（未识别到文字）'),
+      h('div', {class: 'scan-pair'}, h('figure', {}, image, h('figcaption', {}, '蓝框为此单元格')),
+        h('div', {class: 'ocr-reading'}, h('span', {class: 'hint'}, '识别为'),
+          h('p', {class: 'ocr-text'}, reading.text || '（未识别到文字）'),
           h('p', {class: 'hint'}, `识别置信度 ${reading.confidence.toFixed(2)}`),
           reading.alternatives?.length ? h('p', {class: 'hint'}, `其他可能：${reading.alternatives.slice(0, 3).join('、')}`) : null)));
     try {
