@@ -30,9 +30,15 @@ async function refresh() {
   state.reports = (await api('/api/reports')).reports;
   if (!onList()) return;
   draw();
-  if (state.reports.some((r) => r.status === 'queued' || r.status === 'running')) {
-    state.timer = setTimeout(() => refresh().catch(showError), POLL);
-  }
+  if (state.reports.some((r) => r.status === 'queued' || r.status === 'running')) again(POLL);
+}
+
+/** The next look at the list; one that fails (the server restarting) is said and tried again later. */
+function again(delay) {
+  state.timer = setTimeout(() => refresh().catch((error) => {
+    notify(`${error.message}，稍后自动重试`, 'error');
+    again(POLL * 5);
+  }), delay);
 }
 
 const actions = {
