@@ -11,6 +11,8 @@ import itertools
 import re
 from dataclasses import dataclass, field
 
+from rapidfuzz.distance import Hamming
+
 from service.document import Cell, Document, Paragraph
 from service.extract import stream
 from service.extract.sections import heading_of
@@ -86,6 +88,9 @@ class TableReader:
         self.column_names = {name for column in columns for name in column.names}
         rows = [*self.template.table2_rows, *self.template.table3_rows, *self.template.table3_groups, *self.t4_labels]
         self.row_names = "\n".join(name for row in rows for name in row.names)  # what a label may be part of
+        self.names_by_length: dict[int, list[str]] = {}
+        for name in dict.fromkeys(name for row in rows for name in row.names):
+            self.names_by_length.setdefault(len(name), []).append(name)
 
     # ------------------------------------------------------------------ walking
     def read(self, document: Document) -> None:
@@ -262,6 +267,7 @@ class TableReader:
             self.t3_group = None
 
     def _row(self, row: _Row) -> None:
+        row.labels = [self._likeliest_label(cell) for cell in row.labels]
         if row.grid:
             self.grids.update((id(cell), row.grid) for cell, _ in row.values)
         if not row.values:
@@ -280,6 +286,27 @@ class TableReader:
             self._t4(row)
         else:
             self._unplace(row, None, "表格位置不明")
+
+    def _likeliest_label(self, cell: Cell) -> Cell:
+        """A label of a page image as the recogniser read it, or as it nearly read it when that
+        names a template row better (予以公开 read as 子以公开, its runner-up 予 one character away)."""
+        reading = cell.location.ocr
+        if reading is None or not reading.alternatives:
+            return cell
+        fit = lambda text: max(score for _, score in self._matches(text).values())
+        best = max([cell.text, *reading.alternatives], key=fit)  # the first reading wins a tie
+        if not fit(best):
+            best = self._one_character_off(cell.text) or best
+        return cell if best == cell.text else cell.model_copy(update={"text": best})
+
+    def _one_character_off(self, text: str) -> str | None:
+        """The one template name a page image's label differs from in a single character, the
+        recogniser's usual slip when no runner-up restores it (行政处罚 read as 行政处界)."""
+        printed = normalize_label(text)
+        if len(printed) < 4:
+            return None  # a short label one character off fits too many names
+        near = [name for name in self.names_by_length.get(len(printed), ()) if Hamming.distance(printed, name) == 1]
+        return near[0] if len(near) == 1 else None
 
     def _header(self, row: _Row) -> None:
         """A row of labels only: table anchors and table 3 group headings."""

@@ -572,7 +572,7 @@ def _emit(page: _Page, builder: DocumentBuilder) -> None:
 def _page_number(line: _Crop, page: _Page) -> bool:
     """A page number, also when the recogniser lost a dash of "- 3 -"."""
     text = line.read.text
-    bare = text.strip(" -—–－·.")
+    bare = text.strip(" -—–－·.一")  # a dash is often read as 一
     return is_page_number(text) or (bare.isdigit() and line.box[1] > page.height * 0.9)
 
 
