@@ -99,7 +99,7 @@ class Report(BaseModel):
         """After values arrive from elsewhere (the model, a person's corrections): each table's count
         of cells read again, and a table now read whole no longer listed."""
         for table in self.incomplete:
-            table.read = sum(key.startswith(f"{table.table}.") for key in self.fields)
+            table.read = sum(key.startswith(f"{table.table}.") and not field.unread for key, field in self.fields.items())
         self.incomplete = [table for table in self.incomplete if table.read < table.expected]
 
     def values(self) -> dict[str, int | float | None]:

@@ -169,6 +169,8 @@ def test_an_ocr_row_keeps_a_cell_it_could_not_read_in_its_place() -> None:
     got = {k.rsplit(".", 1)[1]: f for k, f in report.fields.items() if k.startswith("t3.granted.")}
     assert got["natural_person"].value == 1288 and got["total"].value == 1362
     assert got["commercial"].unread and got["legal_services"].unread and got["commercial"].value is None
+    table3 = next(t for t in report.incomplete if t.table == "t3")  # 5 of 7 cells read, 2 unread
+    assert table3.read == 5 and "2 个单元格未能从图像中识别" in table3.reason
     assert provenance(got["commercial"]).location.bbox == (80.0, 0, 110.0, 12) and got["commercial"].confidence == 0
 
 

@@ -57,12 +57,15 @@ def _incomplete(template: Template, fields: dict, unplaced: list[UnplacedRow], s
     out = []
     for table in TABLES:
         keys = [key for key in template.keys if key.startswith(f"{table}.")]
-        read = sum(key in fields for key in keys)
+        read = sum(key in fields and not fields[key].unread for key in keys)
         if read == len(keys):
             continue
         name = TABLE_NAMES[table]
         rows = [row for row in unplaced if row.table == table]
-        if rows:
+        unread = sum(key in fields and fields[key].unread for key in keys)
+        if unread:
+            reason = f"{name}有 {unread} 个单元格未能从图像中识别，请对照原图填写"
+        elif rows:
             reason = f"{name}有 {len(rows)} 行数字未能按模板对上行（如“{rows[0].label or '无行名'}”：{rows[0].reason}）"
         elif read:
             reason = f"{name}只读出 {read}/{len(keys)} 个单元格，其余未印出或未能对上"
