@@ -221,23 +221,52 @@ function batchEntry(report) {
     report.crossyear.map((f) => h('li', {}, h('span', {class: 'tag'}, '跨年度'), f.message))) : null);
 }
 
-/** Reports read, grouped by agency (rows, the column fixed while years scroll) and year (columns);
- *  the ones still being read are only counted (their agency and year are not known yet). */
-export function batchTable(all) {
+/** Each read report's body (GET /api/agencies): one row for the names the service joined. */
+function bodiesOf(bodies) {
+  const byReport = new Map();
+  for (const body of bodies) {
+    for (const name of body.names) for (const report of name.reports) byReport.set(report.id, body);
+  }
+  return byReport;
+}
+
+/** A body's row head: its fullest name, the names its reports printed when they differ, a 拆分 for
+ *  each shorter name the service joined to it (kept apart on request), or that it was kept apart (joined again). */
+function bodyHead(body, label, actions) {
+  const names = body?.names ?? [];
+  const printed = [...new Set(names.flatMap((n) => n.reports.map((r) => r.agency)))];
+  return h('th', {class: 'agency', scope: 'row'}, label,
+    printed.length > 1 ? h('div', {class: 'joined'}, `已合并：${printed.join('、')}`) : null,
+    names.length > 1 ? h('div', {class: 'joined'}, names.filter((n) => n.name !== body.name).map((n) => h('button', {
+      type: 'button', class: 'apart', 'data-name': n.name, title: `把“${n.name}”作为单独的机关列出`,
+      onclick: () => actions.apart(n.name)}, `拆分“${n.name}”`))) : null,
+    body?.apart ? h('div', {class: 'joined'}, '已单独列出 ',
+      h('button', {type: 'button', class: 'join', onclick: () => actions.join(names[0].name)}, '重新合并')) : null,
+    body?.could_be?.length ? h('div', {class: 'joined'}, `可能是：${body.could_be.join('、')}`) : null);
+}
+
+/** Reports read, grouped by body (rows, the column fixed while years scroll: names the service joins
+ *  into one body share a row) and year (columns); the ones still being read are only counted. */
+export function batchTable(all, bodies, actions) {
   const reports = all.filter((r) => !unfinished(r));
   const waiting = all.length - reports.length;
   const pending = waiting ? h('p', {class: 'in-progress'}, `另有 ${waiting} 份报告正在处理，读出机关和年度后列入下表。`) : null;
   if (!reports.length) return [pending, h('p', {class: 'empty'}, '没有符合条件的报告。')];
-  const unknown = '（未识别机关）';
-  const agencies = [...new Set(reports.map((r) => r.agency ?? unknown))].sort((a, b) => a.localeCompare(b, 'zh-CN'));
+  const byReport = bodiesOf(bodies);
+  const rowOf = (r) => byReport.get(r.id)?.key ?? r.agency ?? '（未识别机关）';
+  const labels = new Map(reports.map((r) => [rowOf(r), byReport.get(r.id)?.name ?? r.agency ?? '（未识别机关）']));
+  const keys = [...labels.keys()].sort((a, b) => labels.get(a).localeCompare(labels.get(b), 'zh-CN'));
   const years = [...new Set(reports.map((r) => r.year ?? null))].sort((a, b) => (a ?? 1e9) - (b ?? 1e9));
   const crossyear = reports.reduce((n, r) => n + (r.crossyear?.length ?? 0), 0);
   const head = h('tr', {}, h('th', {class: 'agency'}, '机关'), years.map((y) => h('th', {}, y === null ? '未识别年度' : `${y} 年度`)));
-  const rows = agencies.map((agency) => h('tr', {}, h('th', {class: 'agency', scope: 'row'}, agency), years.map((year) =>
-    h('td', {}, reports.filter((r) => (r.agency ?? unknown) === agency && (r.year ?? null) === year).map(batchEntry)))));
+  const rows = keys.map((key) => {
+    const mine = reports.filter((r) => rowOf(r) === key);
+    return h('tr', {'data-body': key}, bodyHead(byReport.get(mine[0].id), labels.get(key), actions),
+      years.map((year) => h('td', {}, mine.filter((r) => (r.year ?? null) === year).map(batchEntry))));
+  });
   return [
-    h('p', {class: 'summary'}, `${agencies.length} 个机关，${reports.length} 份报告，跨年度问题 ${crossyear} 条。`,
-      '跨年度检查把每份报告与同一机关上一年度的报告对照。'),
+    h('p', {class: 'summary'}, `${keys.length} 个机关，${reports.length} 份报告，跨年度问题 ${crossyear} 条。`,
+      '跨年度检查把每份报告与同一机关上一年度的报告对照；名称写法不同的同一机关合并为一行，可拆分。'),
     pending,
     h('div', {class: 'table-scroll batch-scroll'}, h('table', {class: 'batch'}, h('thead', {}, head), h('tbody', {}, rows))),
   ];

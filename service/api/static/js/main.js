@@ -10,7 +10,7 @@ import {ReportView} from './report.js';
 const POLL = 1000;
 const app = document.getElementById('app');
 const state = {
-  layout: null, view: null, zone: null, list: null, filters: null, reports: [], timer: null,
+  layout: null, view: null, zone: null, list: null, filters: null, reports: [], bodies: [], timer: null,
   listView: {filters: {status: '', errors: '', warnings: '', agency: '', year: ''},
     sort: {key: 'created', dir: -1}, selected: new Set()},
 };
@@ -27,8 +27,11 @@ async function refresh() {
   clearTimeout(state.timer);
   state.timer = null;
   if (!onList()) return;
-  state.reports = (await api('/api/reports')).reports;
+  const batch = currentRoute().name === 'batch';
+  const [list, bodies] = await Promise.all([api('/api/reports'), batch ? api('/api/agencies') : null]);
   if (!onList()) return;
+  state.reports = list.reports;
+  state.bodies = bodies?.agencies ?? [];
   draw();
   if (state.reports.some((r) => r.status === 'queued' || r.status === 'running')) again(POLL);
 }
@@ -52,6 +55,12 @@ const actions = {
   async remove(id) {
     state.listView.selected.delete(id);
     await act(() => api(`/api/reports/${encodeURIComponent(id)}`, 'DELETE'), '已删除');
+  },
+  async apart(name) {
+    await act(() => api('/api/agencies/apart', 'PUT', {name}), `已把“${name}”单独列出，跨年度检查已重新进行`);
+  },
+  async join(name) {
+    await act(() => api(`/api/agencies/apart?name=${encodeURIComponent(name)}`, 'DELETE'), `已重新合并“${name}”`);
   },
 };
 
@@ -88,7 +97,7 @@ function draw() {
   const at = scrolled && [scrolled.scrollLeft, scrolled.scrollTop];
   fill(title, `${batch ? '按机关和年度' : '报告列表'}（${shown.length === total ? total : `${shown.length}/${total}`}）`);
   fill(bulk, bulkBar(view, exportSelected));
-  fill(body, batch ? batchTable(shown) : reportsTable(shown, view, actions, draw));
+  fill(body, batch ? batchTable(shown, state.bodies, actions) : reportsTable(shown, view, actions, draw));
   const again = body.querySelector('.table-scroll');  // a person scrolling the grid keeps their place
   if (at && again) [again.scrollLeft, again.scrollTop] = at;
 }
