@@ -49,6 +49,7 @@ _OCR_DIGITS = str.maketrans({"l": "1", "I": "1", "|": "1", "!": "1", "i": "1", "
                              "。": ".", "·": ".", "，": ",", "、": ","})
 _OCR_DASHES = re.compile(r"^[一—_~～\-－=]+$")
 _OCR_NOISE = re.compile(r"[\'\"`‘’“”:;：；^*]")  # specks read as marks that no number prints
+_OCR_SIGN = re.compile(r"^[-—–一]+(?=\d)")
 _THOUSANDS_DOT = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 
 
@@ -65,6 +66,7 @@ def ocr_number(text: str) -> str | None:
     if _OCR_DASHES.match(t):
         return "—"
     t = _OCR_NOISE.sub("", t.translate(_OCR_DIGITS)).rstrip("-—–_~").strip(".,")  # a sign only leads
+    t = _OCR_SIGN.sub("-", t)  # a minus sign read twice or as a long dash ("--1", "—1")
     if not t or (not any(c.isdigit() for c in halfwidth(text)) and t != "0"):
         return None
     if _THOUSANDS_DOT.match(t):

@@ -87,7 +87,7 @@ def test_a_page_scanned_sideways_and_upside_down_reads_as_upright(sample_gold) -
 
 def test_ocr_number_reads_what_recognisers_confuse() -> None:
     cases = {"l3": "13", "1 3": "13", "O": "0", "o": "0", "２０２": "202", "12.": "12", "1.234": "1234",
-             "0:": "0", "'0": "0", "0-": "0", "-2": "-2", "一": "—", "12.5": "12.5", "其他": None, "3件": "3"}
+             "0:": "0", "'0": "0", "0-": "0", "-2": "-2", "--1": "-1", "—3": "-3", "一": "—", "12.5": "12.5", "其他": None, "3件": "3"}
     assert {text: ocr_number(text) for text in cases} == cases
 
 
