@@ -85,6 +85,22 @@ def test_a_page_scanned_sideways_and_upside_down_reads_as_upright(sample_gold) -
     assert "行政复议" in got and "\t769\n" in got and "\t3050\n" in got
 
 
+def test_a_row_whose_ruling_line_was_lost_is_read_by_its_text_lines(sample_gold) -> None:
+    """The line between 予以公开 and 部分公开 rubbed out before scanning: the two rows share one
+    band of the grid, and the numbers' text lines split it again."""
+    sheet = modalities.lay_out(sample_gold)[0]
+    baseline = {t.text: t.baseline for t in sheet.texts}
+    upper, lower = baseline["（一）予以公开"], baseline["（二）部分公开"]
+    rules = [r for r in sheet.rules if r.y0 == r.y1 and upper < r.y0 < lower]
+    assert rules  # the line to rub out
+    sheet.rules = [r for r in sheet.rules if r not in rules]
+    page = modalities.scan(modalities.to_image(sheet, 200), 200, np.random.default_rng(2))
+    report = extract(load(_png(page), "page.png"))
+    for row in ("granted", "partially_granted"):
+        keys = [k for k in sample_gold["fields"] if k.startswith(f"t3.{row}.")]
+        assert {k: report.fields[k].value for k in keys} == {k: sample_gold["fields"][k] for k in keys}
+
+
 def test_ocr_number_reads_what_recognisers_confuse() -> None:
     cases = {"l3": "13", "1 3": "13", "O": "0", "o": "0", "２０２": "202", "12.": "12", "1.234": "1234",
              "0:": "0", "'0": "0", "0-": "0", "-2": "-2", "--1": "-1", "—3": "-3", "一": "—", "12.5": "12.5", "其他": None, "3件": "3"}

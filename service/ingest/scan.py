@@ -577,14 +577,42 @@ def _page_number(line: _Crop, page: _Page) -> bool:
 
 
 def _grid(table: _ScanTable, page: _Page) -> list[list[Cell]]:
-    rows: dict[int, list[Cell]] = {}
+    by_row: dict[int, list[_ScanCell]] = {}
     for cell in table.cells:
-        read = "".join(line.read.text for line in cell.lines)
-        text = ocr_number(read) or read if read else ""
-        location = Location(page=page.number, bbox=_points(cell.box), ocr=_provenance(cell.lines))
-        rows.setdefault(cell.row, []).append(Cell(text=text, row=cell.row, col=cell.col, rowspan=cell.rowspan,
-                                                  colspan=cell.colspan, location=location))
-    return [rows[r] for r in sorted(rows)]
+        by_row.setdefault(cell.row, []).append(cell)
+    rows = [part for r in sorted(by_row) for part in _split_by_text_lines(by_row[r])]
+    return [[_cell(cell, page) for cell in row] for row in rows]
+
+
+def _cell(cell: _ScanCell, page: _Page) -> Cell:
+    read = "".join(line.read.text for line in cell.lines)
+    text = ocr_number(read) or read if read else ""
+    location = Location(page=page.number, bbox=_points(cell.box), ocr=_provenance(cell.lines))
+    return Cell(text=text, row=cell.row, col=cell.col, rowspan=cell.rowspan, colspan=cell.colspan, location=location)
+
+
+def _split_by_text_lines(cells: list[_ScanCell]) -> list[list[_ScanCell]]:
+    """A row whose ruling line underneath was lost holds two rows: most of its number cells read two
+    numbers, one above the other at the same height. Split it there, by the text lines' positions,
+    so the template's row order still finds both rows."""
+    single = [c for c in cells if c.rowspan == 1]
+    numbers = [c for c in single if c.lines and all(ocr_number(line.read.text) for line in c.lines)]
+    doubled = [c for c in numbers if len(c.lines) == 2]
+    if len(doubled) < 3 or len(doubled) < 0.6 * len(numbers):
+        return [cells]
+    gaps = [(c.lines[0].box[3] + c.lines[1].box[1]) / 2 for c in doubled]
+    at = int(np.median(gaps))
+    if max(gaps) - min(gaps) > 12:
+        return [cells]  # the second lines do not sit at one height: wrapped text, not two rows
+    above, below = [], []
+    for cell in cells:
+        if cell.rowspan > 1:  # a merged label spans both
+            above.append(cell)
+            continue
+        x0, y0, x1, y1 = cell.box
+        above.append(_ScanCell(cell.row, cell.col, 1, cell.colspan, (x0, y0, x1, at), [l for l in cell.lines if l.box[3] <= at]))
+        below.append(_ScanCell(cell.row, cell.col, 1, cell.colspan, (x0, at, x1, y1), [l for l in cell.lines if l.box[3] > at]))
+    return [above, below]
 
 
 def _provenance(lines: list[_Crop]) -> OcrReading:
