@@ -610,8 +610,10 @@ def _split_by_text_lines(cells: list[_ScanCell]) -> list[list[_ScanCell]]:
             above.append(cell)
             continue
         x0, y0, x1, y1 = cell.box
-        above.append(_ScanCell(cell.row, cell.col, 1, cell.colspan, (x0, y0, x1, at), [l for l in cell.lines if l.box[3] <= at]))
-        below.append(_ScanCell(cell.row, cell.col, 1, cell.colspan, (x0, at, x1, y1), [l for l in cell.lines if l.box[3] > at]))
+        top = [line for line in cell.lines if line.box[3] <= at]
+        above.append(_ScanCell(cell.row, cell.col, 1, cell.colspan, (x0, y0, x1, at), top))
+        below.append(_ScanCell(cell.row, cell.col, 1, cell.colspan, (x0, at, x1, y1),
+                               [line for line in cell.lines if line not in top]))
     return [above, below]
 
 
