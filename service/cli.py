@@ -25,7 +25,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import typer  # noqa: E402 (after the line above, like everything that may build a pydantic model)
 
 from service import pipeline
-from service.ingest import MAX_BYTES
+from service.ingest import IMAGE_SUFFIXES, MAX_BYTES
 from service.paths import default_data_dir
 from service.report import FlatInputError, Report, report_from_flat
 
@@ -115,16 +115,34 @@ def llm_factory(mode: "LLMMode", progress=None):
 
 
 def extract_path(path: Path, mode: "LLMMode | None" = None) -> Report:
-    mode = mode or LLMMode.off
+    return _extract(read_input(path), path.name, mode or LLMMode.off)
+
+
+def extract_photos(paths: list[Path], mode: LLMMode) -> Report:
+    """Photos or scanned images of one report's pages, a file each, in page order."""
+    from service.ingest import IngestError
+    from service.ingest.image import one_scan
+
+    if not all(path.suffix.lower() in IMAGE_SUFFIXES for path in paths):
+        fail("多个文件只能是同一份报告各页的照片或扫描图片（.png .jpg .tif 等），请按页序列出；其他格式每次一个文件")
+    try:
+        data = one_scan([(read_input(path), path.name) for path in paths])
+    except IngestError as exc:
+        logging.getLogger("nianbao").info("rejected photos %s: %s", paths, exc.detail)
+        fail(exc.message)
+    return _extract(data, f"{paths[0].stem}.tiff", mode)
+
+
+def _extract(data: bytes, name: str, mode: LLMMode) -> Report:
     from service.llm.progress import ConsoleProgress
 
     progress = ConsoleProgress(stderr_console) if mode is not LLMMode.off else None
     try:
         if mode is LLMMode.only:
-            return pipeline.read_llm_only(read_input(path), path.name, llm_factory(mode, progress))[1]
-        return pipeline.extract_bytes(read_input(path), path.name, llm_factory(mode, progress))
+            return pipeline.read_llm_only(data, name, llm_factory(mode, progress))[1]
+        return pipeline.extract_bytes(data, name, llm_factory(mode, progress))
     except pipeline.InputError as exc:
-        logging.getLogger("nianbao").info("rejected %s: %s", path, exc)
+        logging.getLogger("nianbao").info("rejected %s: %s", name, exc)
         fail(exc.message)
     finally:
         if progress is not None:
@@ -139,12 +157,12 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="输出英�
 
 @app.command("extract")
 def extract_command(
-    file: Path = typer.Argument(..., help="报告文件：.txt .html .htm .docx .md"),
+    files: list[Path] = typer.Argument(..., help="报告文件：.txt .html .docx .md .pdf 或图片；一份报告各页的照片可按页序依次列出", show_default=False),
     output: OutputFormat = typer.Option(OutputFormat.json, "--format", "-f", help="json：含出处的完整结果；flat：gold.json 格式；table：终端表格"),
     llm: LLMMode = typer.Option(LLMMode.auto, "--llm", help="auto：规则优先，大模型只补规则读不到的；off：只用规则；only：整份报告交给大模型（对照基线）"),
 ) -> None:
     """抽取一份报告的全部字段。"""
-    report = extract_path(file, llm)
+    report = extract_path(files[0], llm) if len(files) == 1 else extract_photos(files, llm)
     if output is OutputFormat.flat:
         print(json.dumps(report.flat(), ensure_ascii=False, indent=1))
     elif output is OutputFormat.json:

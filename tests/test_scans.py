@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +29,7 @@ from service.numbers import ocr_number
 from service.report import FieldValue, Meta, Provenance, Report
 from tests.conftest import ROOT, blank_equal, gold_report_dirs, load_gold, provenance
 
+NIANBAO = Path(sys.executable).parent / "nianbao"
 SAMPLE = "huaian-city-2024"  # two pages, hundreds of non-zero cells, four-digit numbers
 FLOORS = {"scan200": 0.995, "scan150": 0.98, "photo_mild": 0.995, "photo_moderate": 0.995, "photo_severe": 0.995}
 
@@ -99,6 +101,23 @@ def test_a_row_whose_ruling_line_was_lost_is_read_by_its_text_lines(sample_gold)
     for row in ("granted", "partially_granted"):
         keys = [k for k in sample_gold["fields"] if k.startswith(f"t3.{row}.")]
         assert {k: report.fields[k].value for k in keys} == {k: sample_gold["fields"][k] for k in keys}
+
+
+def test_photos_of_a_reports_pages_given_in_page_order_read_as_one_report(sample_gold, tmp_path) -> None:
+    """`nianbao extract p1.jpg p2.jpg p3.jpg`: a phone user's photos, one page each."""
+    paths = []
+    for number, page in enumerate(modalities.photo_pages(sample_gold, seed=5, severity="moderate"), start=1):
+        paths.append(tmp_path / f"第{number}页.jpg")
+        page.save(paths[-1], "JPEG", quality=85)
+    done = subprocess.run([str(NIANBAO), "extract", *map(str, paths), "--llm", "off"], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = Report.model_validate_json(done.stdout)
+    assert {k: f.value for k, f in report.fields.items()} == sample_gold["fields"]
+    assert max(provenance(f).location.page or 0 for f in report.fields.values()) == len(paths)
+    mixed = subprocess.run([str(NIANBAO), "extract", str(paths[0]), str(ROOT / "README.md"), "--llm", "off"],
+                           capture_output=True, text=True, timeout=120)
+    assert mixed.returncode == 2 and "多个文件只能是同一份报告各页的照片" in mixed.stderr
 
 
 def test_ocr_number_reads_what_recognisers_confuse() -> None:

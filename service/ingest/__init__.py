@@ -28,6 +28,9 @@ def _loader(module: str) -> Callable[[bytes], Document]:
     return load
 
 
+# Photos and scanned pages, read by OCR (service/ingest/image.py).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+
 LOADERS = {
     ".txt": _loader("text"),
     ".text": _loader("text"),
@@ -38,7 +41,7 @@ LOADERS = {
     ".md": _loader("markdown"),
     ".markdown": _loader("markdown"),
     ".pdf": _loader("pdf"),
-    **dict.fromkeys((".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp"), _loader("image")),
+    **dict.fromkeys(IMAGE_SUFFIXES, _loader("image")),
 }
 # Formats users will try that a later loader handles, with what to do meanwhile.
 _NOT_YET = {
@@ -47,7 +50,7 @@ _NOT_YET = {
     ".zip": "压缩包请通过网页或 /api/reports 上传，会逐个处理其中的文件",
 }
 
-__all__ = ["IngestError", "LOADERS", "MAX_BYTES", "format_of", "load"]
+__all__ = ["IMAGE_SUFFIXES", "IngestError", "LOADERS", "MAX_BYTES", "format_of", "load"]
 
 
 def load(data: bytes, filename: str, max_bytes: int = MAX_BYTES) -> Document:

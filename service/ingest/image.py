@@ -23,6 +23,23 @@ def load(data: bytes) -> Document:
     return scan.read_pages(pages(data), "image")
 
 
+def one_scan(photos: list[tuple[bytes, str]]) -> bytes:
+    """Photos of one report's pages, a file each, in page order, as one multi-page TIFF (lossless),
+    which `load` reads as a scan of that many pages."""
+    frames = []
+    for data, name in photos:
+        try:
+            frames += [Image.fromarray(page) for page in pages(data)]
+        except IngestError as exc:
+            raise IngestError(f"{name}：{exc.message}", exc.detail) from exc
+    if len(frames) > MAX_PAGES:
+        raise IngestError(f"照片共 {len(frames)} 页，超过 {MAX_PAGES} 页的上限，请只上传年度报告本身",
+                          f"{len(frames)} frames")
+    out = io.BytesIO()
+    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    return out.getvalue()
+
+
 def pages(data: bytes) -> list[np.ndarray]:
     try:
         with warnings.catch_warnings():
